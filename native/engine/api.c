@@ -1,0 +1,232 @@
+/* Dataplane lifecycle, threads and the barrier. */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vg.h"
+
+#ifndef VG_VARIANT
+#error "VG_VARIANT must name the build variant"
+#endif
+
+uint32_t vg_api_version(void) { return VG_API_VERSION; }
+const char *vg_variant_name(void) { return VG_VARIANT; }
+const char *vg_buffer_backing(vg_dp_t *dp) { return dp->buffer_backing; }
+
+typedef struct {
+  uint64_t buffers, threads, stats_size, trace_max, hugetlb;
+} options_t;
+
+static int parse_options(const char *s, options_t *o) {
+  *o = (options_t){16384, 1, 4u << 20, 1024, 1};
+  vg_kv_t kv;
+  int rc = 0;
+  while (s && (rc = vg_kv_next(&s, &kv, "dataplane options")) > 0) {
+    uint64_t *dst;
+    int binary = 0;
+    uint64_t lo = 0, hi = UINT64_MAX;
+    if (vg_kv_is(&kv, "buffers")) dst = &o->buffers, lo = 1, hi = 1u << 24;
+    else if (vg_kv_is(&kv, "threads")) dst = &o->threads, lo = 1, hi = VG_MAX_THREADS;
+    else if (vg_kv_is(&kv, "stats-size")) dst = &o->stats_size, binary = 1, hi = 1ull << 32;
+    else if (vg_kv_is(&kv, "trace-max")) dst = &o->trace_max, hi = 1u << 20;
+    else if (vg_kv_is(&kv, "hugetlb")) dst = &o->hugetlb, hi = 1;
+    else
+      return vg_error(VG_E_INVAL,
+                      "dataplane options: unknown key '%.*s' (known: buffers threads stats-size "
+                      "trace-max hugetlb)",
+                      (int)kv.key_len, kv.key);
+    if (vg_parse_u64(kv.val, kv.val_len, binary, dst) || *dst < lo || *dst > hi)
+      return vg_error(VG_E_INVAL, "dataplane options: %.*s=%.*s is not a number in %llu..%llu",
+                      (int)kv.key_len, kv.key, (int)kv.val_len, kv.val, (unsigned long long)lo,
+                      (unsigned long long)hi);
+  }
+  return rc;
+}
+
+static int interfaces_init(vg_main_t *dp);
+
+vg_dp_t *vg_dp_create(const char *options) {
+  options_t o;
+  if (parse_options(options, &o) < 0) return NULL;
+  vg_main_t *dp = calloc(1, sizeof *dp);
+  if (!dp) return vg_error(VG_E_NOMEM, "dataplane"), NULL;
+  pthread_mutex_init(&dp->api_lock, NULL);
+  dp->n_threads = (uint32_t)o.threads;
+  dp->threads = calloc(dp->n_threads, sizeof(vg_thread_t));
+  if (!dp->threads) goto fail;
+  if (vg_stats_init(dp, o.stats_size) < 0) goto fail;
+  if (vg_buffer_pool_init(dp, (uint32_t)o.buffers, (int)o.hugetlb) < 0) goto fail;
+  if (vg_graph_init(dp) < 0) goto fail;
+  for (uint32_t t = 0; t < dp->n_threads; t++)
+    if (vg_thread_init(dp, &dp->threads[t], t) < 0) goto fail;
+  if (vg_trace_init(dp, (uint32_t)o.trace_max) < 0) goto fail;
+  if (interfaces_init(dp) < 0) goto fail;
+  return dp;
+fail:
+  vg_dp_destroy(dp);
+  return NULL;
+}
+
+void vg_dp_destroy(vg_dp_t *dp) {
+  if (!dp) return;
+  vg_dp_stop(dp);
+  vg_pg_free_all(dp);
+  vg_interfaces_free(dp);
+  if (dp->threads)
+    for (uint32_t t = 0; t < dp->n_threads; t++)
+      if (dp->threads[t].rt) vg_thread_free(dp, &dp->threads[t]);
+  free(dp->threads);
+  vg_trace_free(dp);
+  vg_graph_free(dp);
+  vg_buffer_pool_free(dp);
+  vg_stats_free(dp);
+  free(dp->eth_redirect);
+  pthread_mutex_destroy(&dp->api_lock);
+  free(dp);
+}
+
+/* ---- threads and barrier ---- */
+
+void vg_barrier_check(vg_main_t *dp) {
+  if (VG_LIKELY(!atomic_load_explicit(&dp->barrier_request, memory_order_acquire))) return;
+  atomic_fetch_add(&dp->barrier_parked, 1);
+  while (atomic_load_explicit(&dp->barrier_request, memory_order_acquire)) sched_yield();
+  atomic_fetch_sub(&dp->barrier_parked, 1);
+}
+
+void vg_barrier_sync(vg_main_t *dp) {
+  if (!atomic_load(&dp->running)) return;
+  atomic_store_explicit(&dp->barrier_request, 1, memory_order_release);
+  while (atomic_load_explicit(&dp->barrier_parked, memory_order_acquire) < (int)dp->n_threads)
+    sched_yield();
+}
+
+void vg_barrier_release(vg_main_t *dp) {
+  if (!atomic_load(&dp->running)) return;
+  atomic_store_explicit(&dp->barrier_request, 0, memory_order_release);
+  /* Wait until every thread has left, so the next sync cannot count a
+   * thread that is on its way out as parked. */
+  while (atomic_load_explicit(&dp->barrier_parked, memory_order_acquire) > 0) sched_yield();
+}
+
+static void *thread_main(void *arg) {
+  vg_thread_t *th = arg;
+  vg_main_t *dp = th->dp;
+  uint32_t idle = 0;
+  char name[16];
+  snprintf(name, sizeof name, "vg-dp-%u", th->index);
+  pthread_setname_np(pthread_self(), name);
+  while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
+    vg_barrier_check(dp);
+    if (vg_dispatch_once(dp, th)) {
+      idle = 0;
+      continue;
+    }
+    /* Nothing came in: back off from busy polling so an idle box idles. */
+    if (++idle > 1024) {
+      uint32_t us = idle - 1024 < 1000 ? idle - 1024 : 1000;
+      struct timespec d = {0, (long)us * 1000};
+      nanosleep(&d, NULL);
+    }
+  }
+  return NULL;
+}
+
+int vg_dp_start(vg_dp_t *dp) {
+  pthread_mutex_lock(&dp->api_lock);
+  int rc = 0;
+  if (atomic_load(&dp->running)) {
+    rc = vg_error(VG_E_STATE, "dataplane already running");
+    goto out;
+  }
+  atomic_store(&dp->stop, 0);
+  atomic_store(&dp->barrier_request, 0);
+  atomic_store(&dp->barrier_parked, 0);
+  atomic_store(&dp->running, 1);
+  for (uint32_t t = 0; t < dp->n_threads; t++)
+    if (pthread_create(&dp->threads[t].tid, NULL, thread_main, &dp->threads[t]) != 0) {
+      atomic_store(&dp->stop, 1);
+      for (uint32_t j = 0; j < t; j++) pthread_join(dp->threads[j].tid, NULL);
+      atomic_store(&dp->running, 0);
+      rc = vg_error(VG_E_IO, "cannot start dataplane thread %u", t);
+      goto out;
+    }
+out:
+  pthread_mutex_unlock(&dp->api_lock);
+  return rc;
+}
+
+int vg_dp_stop(vg_dp_t *dp) {
+  pthread_mutex_lock(&dp->api_lock);
+  if (atomic_load(&dp->running)) {
+    atomic_store(&dp->stop, 1);
+    for (uint32_t t = 0; t < dp->n_threads; t++) pthread_join(dp->threads[t].tid, NULL);
+    atomic_store(&dp->running, 0);
+  }
+  pthread_mutex_unlock(&dp->api_lock);
+  return 0;
+}
+
+int vg_dp_is_running(vg_dp_t *dp) { return atomic_load(&dp->running); }
+
+int64_t vg_dp_run_until_idle(vg_dp_t *dp, uint64_t max_loops) {
+  pthread_mutex_lock(&dp->api_lock);
+  int64_t total = 0;
+  if (atomic_load(&dp->running)) {
+    pthread_mutex_unlock(&dp->api_lock);
+    return vg_error(VG_E_STATE, "run_until_idle: the dataplane thread is running");
+  }
+  for (uint64_t loop = 0; !max_loops || loop < max_loops; loop++) {
+    uint32_t in = 0;
+    for (uint32_t t = 0; t < dp->n_threads; t++) in += vg_dispatch_once(dp, &dp->threads[t]);
+    total += in;
+    if (!in && !vg_pg_pending(dp) && !vg_pcap_rx_pending(dp)) break;
+  }
+  pthread_mutex_unlock(&dp->api_lock);
+  return total;
+}
+
+/* ---- graph introspection ---- */
+
+int vg_node_count(vg_dp_t *dp) { return (int)dp->n_nodes; }
+
+int vg_node_find(vg_dp_t *dp, const char *name) {
+  int i = vg_node_index(dp, name);
+  return i < 0 ? vg_error(VG_E_NOTFOUND, "no node named %s", name) : i;
+}
+
+int64_t vg_graph_format(vg_dp_t *dp, char *buf, uint64_t size) {
+  uint64_t len = 0;
+  for (uint32_t i = 0; i < dp->n_nodes; i++) {
+    vg_node_t *n = &dp->nodes[i];
+    char line[1024];
+    int k = snprintf(line, sizeof line, "%s", n->reg->name);
+    for (uint32_t x = 0; x < n->n_next && k < (int)sizeof line; x++)
+      k += snprintf(line + k, sizeof line - (size_t)k, "%s%s", x ? "," : " ",
+                    dp->nodes[n->next[x]].reg->name);
+    if (k >= (int)sizeof line) k = (int)sizeof line - 1;
+    line[k++] = '\n';
+    if (buf && len + (uint64_t)k < size) memcpy(buf + len, line, (size_t)k);
+    len += (uint64_t)k;
+  }
+  if (buf && size) buf[len < size ? len : size - 1] = 0;
+  return (int64_t)len;
+}
+
+static int interfaces_init(vg_main_t *dp) {
+  uint64_t *unused;
+  uint32_t stride = VG_MAX_INTERFACES;
+  int names = vg_stats_add(dp, "/if/names", VG_STAT_NAME_VECTOR, 0, stride, UINT32_MAX, &unused);
+  if (names < 0) return names;
+  struct { const char *name; uint64_t **dst; } c[] = {
+      {"/if/rx-packets", &dp->if_rx_packets}, {"/if/rx-bytes", &dp->if_rx_bytes},
+      {"/if/tx-packets", &dp->if_tx_packets}, {"/if/tx-bytes", &dp->if_tx_bytes},
+      {"/if/drops", &dp->if_drops}};
+  for (size_t i = 0; i < VG_ARRAY_LEN(c); i++) {
+    int rc = vg_stats_add(dp, c[i].name, VG_STAT_COUNTER, 0, stride, (uint32_t)names, c[i].dst);
+    if (rc < 0) return rc;
+  }
+  dp->if_stats_stride = stride;
+  return 0;
+}

@@ -1,0 +1,156 @@
+/* vecgate dataplane: the public C API.
+ *
+ * This header is the only door into the dataplane: the agent (through koffi),
+ * the console and the tests all use it. It is small, handle based and
+ * versioned. Every fallible call returns a negative VG_E_* code on failure
+ * (or NULL for constructors) and leaves a message for the calling thread in
+ * vg_last_error(). Configuration calls may be made while the dataplane thread
+ * runs: they stop the graph at a barrier between frames, so no lookup in
+ * flight ever sees half-written state.
+ */
+#ifndef VECGATE_H
+#define VECGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VG_API_VERSION 1u
+
+/* Error codes (negative return values). */
+#define VG_OK 0
+#define VG_E_INVAL (-1)       /* an argument or spec field is invalid */
+#define VG_E_NOMEM (-2)       /* memory or pool exhausted */
+#define VG_E_NOTFOUND (-3)    /* no such object */
+#define VG_E_EXISTS (-4)      /* object already exists */
+#define VG_E_IO (-5)          /* a system call failed */
+#define VG_E_FORMAT (-6)      /* a file or packet is not in the expected format */
+#define VG_E_STATE (-7)       /* not allowed in the current state */
+#define VG_E_UNSUPPORTED (-8) /* this build or CPU cannot do it */
+#define VG_E_LIMIT (-9)       /* a configured limit would be exceeded */
+
+typedef struct vg_dp vg_dp_t;
+
+/* Library identity. */
+uint32_t vg_api_version(void);
+const char *vg_variant_name(void); /* e.g. "x86_64-v4": what this build was compiled for */
+const char *vg_strerror(int code); /* "invalid argument" ... */
+const char *vg_last_error(void);   /* message of this thread's last failed call */
+
+/* Lifecycle. Options are space-separated key=value pairs, all optional:
+ *   buffers=N      buffers in the pool (default 16384)
+ *   threads=N      dataplane threads (default 1)
+ *   stats-size=N   bytes reserved for the stats segment (default 4M; k/M/G suffixes)
+ *   trace-max=N    most packets held in the trace buffer (default 1024)
+ *   hugetlb=0|1    try hugetlbfs pages before transparent huge pages (default 1)
+ */
+vg_dp_t *vg_dp_create(const char *options);
+void vg_dp_destroy(vg_dp_t *dp);
+int vg_dp_start(vg_dp_t *dp); /* start the dataplane thread(s) */
+int vg_dp_stop(vg_dp_t *dp);  /* stop and join them */
+int vg_dp_is_running(vg_dp_t *dp);
+/* Run the graph on the calling thread (dataplane must be stopped) until every
+ * finite input is exhausted and no frame is pending, or max_loops passes
+ * (0 = no limit). Returns packets taken in by input nodes, or an error. */
+int64_t vg_dp_run_until_idle(vg_dp_t *dp, uint64_t max_loops);
+
+/* Memory backing of the buffer pool: "hugetlb", "thp" or "4k". */
+const char *vg_buffer_backing(vg_dp_t *dp);
+
+/* ---- Stats segment -------------------------------------------------------
+ * One memory region, fixed in place for the dataplane's life, with a
+ * directory of named entries. Readers map it once and read every counter
+ * without a call per counter. When entries are added the directory is
+ * rewritten and `epoch` increases; readers re-read the directory when it
+ * changes. All integers are native-endian.
+ */
+#define VG_STATS_MAGIC 0x5354415453474556ull /* "VEGSTATS" little-endian */
+#define VG_STATS_NAME_MAX 64
+
+enum {
+  VG_STAT_SCALAR = 1,      /* one u64 at offset */
+  VG_STAT_COUNTER = 2,     /* u64[threads][stride]: element i of thread t at offset + 8*(t*stride + i) */
+  VG_STAT_NAME_VECTOR = 3, /* char[n_elems][VG_STATS_NAME_MAX] */
+};
+
+typedef struct {
+  uint64_t magic;
+  uint32_t version;      /* VG_API_VERSION */
+  uint32_t n_entries;
+  uint64_t epoch;        /* bumped after every directory change */
+  uint64_t size;         /* bytes in the segment */
+  uint64_t used;         /* bytes allocated so far */
+  uint64_t dir_offset;   /* offset of vg_stats_entry_t[n_entries] */
+  uint64_t n_threads;
+  uint64_t clock_hz;     /* ticks per second of the "clocks" counters */
+} vg_stats_header_t;
+
+typedef struct {
+  char name[VG_STATS_NAME_MAX]; /* "/nodes/calls", "/err/counters", "/if/rx-packets" ... */
+  uint32_t type;                /* VG_STAT_* */
+  uint32_t n_elems;             /* elements in use */
+  uint32_t stride;              /* elements per thread row (capacity) */
+  uint32_t names_entry;         /* directory index of the element names, or UINT32_MAX */
+  uint64_t offset;
+} vg_stats_entry_t;
+
+const void *vg_stats_segment(vg_dp_t *dp, uint64_t *size);
+/* what: "runtime", "errors", "interfaces" or "all" */
+int vg_stats_clear(vg_dp_t *dp, const char *what);
+
+/* ---- Interfaces --------------------------------------------------------- */
+/* Returns sw_if_index >= 0. rx_path: a pcap file replayed as this interface's
+ * input (NULL: none), rx_loops times (0 = forever). tx_path: frames sent out of
+ * the interface are written to this pcap file (NULL: they are dropped). */
+int vg_pcap_interface_create(vg_dp_t *dp, const char *name, const char *rx_path,
+                             uint32_t rx_loops, const char *tx_path);
+int vg_interface_delete(vg_dp_t *dp, uint32_t sw_if_index);
+int vg_interface_find(vg_dp_t *dp, const char *name); /* sw_if_index or VG_E_NOTFOUND */
+int vg_interface_set_admin(vg_dp_t *dp, uint32_t sw_if_index, int up);
+/* Flush buffered output (pcap writers) to disk. */
+int vg_interface_flush(vg_dp_t *dp, uint32_t sw_if_index);
+
+/* ---- Packet generator ----------------------------------------------------
+ * A stream is described by one spec string of key=value pairs; a bad spec is
+ * rejected with a message naming the field. See native/interfaces/pg.c for
+ * the grammar. Returns the stream index. The stream's packets arrive on
+ * interface `if=NAME` (created as a pg interface when it does not exist). */
+int vg_pg_stream_add(vg_dp_t *dp, const char *spec);
+int vg_pg_stream_enable(vg_dp_t *dp, uint32_t stream, int enable);
+int vg_pg_stream_delete(vg_dp_t *dp, uint32_t stream);
+
+typedef struct {
+  uint64_t packets_sent;
+  uint64_t bytes_sent;
+  uint64_t first_ns; /* CLOCK_MONOTONIC of the first and last packet sent */
+  uint64_t last_ns;
+  uint32_t done;     /* a finite stream sent its count */
+  uint32_t enabled;
+} vg_pg_status_t;
+int vg_pg_stream_status(vg_dp_t *dp, uint32_t stream, vg_pg_status_t *out);
+
+/* ---- ethernet-input ------------------------------------------------------
+ * Frames of `ethertype` (after any 802.1Q/802.1ad tags) received on any
+ * interface are sent out of interface tx_sw_if_index. UINT32_MAX removes it. */
+int vg_ethernet_redirect(vg_dp_t *dp, uint16_t ethertype, uint32_t tx_sw_if_index);
+
+/* ---- Trace ---------------------------------------------------------------- */
+int vg_trace_add(vg_dp_t *dp, const char *input_node, uint32_t count);
+int vg_trace_clear(vg_dp_t *dp);
+/* Writes the formatted trace (NUL-terminated, truncated to size). Returns the
+ * length the whole text needs, without the NUL. */
+int64_t vg_trace_format(vg_dp_t *dp, char *buf, uint64_t size);
+
+/* ---- Graph introspection --------------------------------------------------- */
+int vg_node_count(vg_dp_t *dp);
+int vg_node_find(vg_dp_t *dp, const char *name);
+/* "name next1,next2,..." for node i, like the next-node list of `show vlib graph`. */
+int64_t vg_graph_format(vg_dp_t *dp, char *buf, uint64_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,120 @@
+/* The interface table: sw_if_index -> interface, names in the stats segment. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/vg.h"
+
+vg_interface_t *vg_interface_get(vg_main_t *dp, uint32_t sw_if_index) {
+  return sw_if_index < dp->n_interfaces ? dp->interfaces[sw_if_index] : NULL;
+}
+
+static int find_locked(vg_main_t *dp, const char *name) {
+  for (uint32_t i = 0; i < dp->n_interfaces; i++)
+    if (dp->interfaces[i] && strcmp(dp->interfaces[i]->name, name) == 0) return (int)i;
+  return VG_E_NOTFOUND;
+}
+
+/* Caller holds the api lock and the barrier. */
+int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_interface_t **out) {
+  if (!name || !*name || strlen(name) >= sizeof((vg_interface_t *)0)->name)
+    return vg_error(VG_E_INVAL, "interface name must be 1..63 characters");
+  if (find_locked(dp, name) >= 0) return vg_error(VG_E_EXISTS, "interface %s exists", name);
+  if (!dp->interfaces) {
+    dp->interfaces = calloc(VG_MAX_INTERFACES, sizeof(vg_interface_t *));
+    if (!dp->interfaces) return vg_error(VG_E_NOMEM, "interface table");
+  }
+  uint32_t i = 0;
+  while (i < dp->n_interfaces && dp->interfaces[i]) i++;
+  if (i == VG_MAX_INTERFACES) return vg_error(VG_E_LIMIT, "at most %d interfaces", VG_MAX_INTERFACES);
+  vg_interface_t *itf = calloc(1, sizeof *itf);
+  if (!itf) return vg_error(VG_E_NOMEM, "interface %s", name);
+  itf->sw_if_index = i;
+  strcpy(itf->name, name);
+  itf->type = type;
+  itf->admin_up = 1;
+  dp->interfaces[i] = itf;
+  if (i == dp->n_interfaces) dp->n_interfaces++;
+  int names = vg_stats_find(dp, "/if/names");
+  strncpy(vg_stats_name_slot(dp, names, i), name, VG_STATS_NAME_MAX - 1);
+  static const char *const counters[] = {"/if/names", "/if/rx-packets", "/if/rx-bytes",
+                                         "/if/tx-packets", "/if/tx-bytes", "/if/drops"};
+  for (size_t c = 0; c < VG_ARRAY_LEN(counters); c++)
+    vg_stats_set_n_elems(dp, vg_stats_find(dp, counters[c]), dp->n_interfaces);
+  /* A reused index starts from zero counters. */
+  for (uint32_t t = 0; t < dp->n_threads; t++) {
+    uint64_t row = (uint64_t)t * dp->if_stats_stride + i;
+    dp->if_rx_packets[row] = dp->if_rx_bytes[row] = dp->if_tx_packets[row] = 0;
+    dp->if_tx_bytes[row] = dp->if_drops[row] = 0;
+  }
+  *out = itf;
+  return (int)i;
+}
+
+static void interface_destroy(vg_main_t *dp, vg_interface_t *itf) {
+  if (itf->destroy) itf->destroy(dp, itf);
+  dp->interfaces[itf->sw_if_index] = NULL;
+  memset(vg_stats_name_slot(dp, vg_stats_find(dp, "/if/names"), itf->sw_if_index), 0,
+         VG_STATS_NAME_MAX);
+  free(itf);
+}
+
+void vg_interfaces_free(vg_main_t *dp) {
+  for (uint32_t i = 0; i < dp->n_interfaces; i++)
+    if (dp->interfaces[i]) interface_destroy(dp, dp->interfaces[i]);
+  free(dp->interfaces);
+  dp->interfaces = NULL;
+  dp->n_interfaces = 0;
+}
+
+int vg_interface_find(vg_dp_t *dp, const char *name) {
+  pthread_mutex_lock(&dp->api_lock);
+  int rc = find_locked(dp, name);
+  if (rc < 0) vg_error(rc, "no interface named %s", name);
+  pthread_mutex_unlock(&dp->api_lock);
+  return rc;
+}
+
+int vg_interface_delete(vg_dp_t *dp, uint32_t sw_if_index) {
+  pthread_mutex_lock(&dp->api_lock);
+  vg_interface_t *itf = vg_interface_get(dp, sw_if_index);
+  int rc = 0;
+  if (!itf) rc = vg_error(VG_E_NOTFOUND, "no interface with sw_if_index %u", sw_if_index);
+  else if (vg_pg_uses_interface(dp, sw_if_index))
+    rc = vg_error(VG_E_STATE, "interface %s carries packet-generator streams: delete them first",
+                  itf->name);
+  else {
+    vg_barrier_sync(dp);
+    interface_destroy(dp, itf);
+    vg_barrier_release(dp);
+  }
+  pthread_mutex_unlock(&dp->api_lock);
+  return rc;
+}
+
+int vg_interface_set_admin(vg_dp_t *dp, uint32_t sw_if_index, int up) {
+  pthread_mutex_lock(&dp->api_lock);
+  vg_interface_t *itf = vg_interface_get(dp, sw_if_index);
+  int rc = 0;
+  if (!itf) rc = vg_error(VG_E_NOTFOUND, "no interface with sw_if_index %u", sw_if_index);
+  else {
+    vg_barrier_sync(dp);
+    itf->admin_up = !!up;
+    vg_barrier_release(dp);
+  }
+  pthread_mutex_unlock(&dp->api_lock);
+  return rc;
+}
+
+int vg_interface_flush(vg_dp_t *dp, uint32_t sw_if_index) {
+  pthread_mutex_lock(&dp->api_lock);
+  vg_interface_t *itf = vg_interface_get(dp, sw_if_index);
+  int rc = 0;
+  if (!itf) rc = vg_error(VG_E_NOTFOUND, "no interface with sw_if_index %u", sw_if_index);
+  else if (itf->flush) {
+    vg_barrier_sync(dp);
+    rc = itf->flush(dp, itf);
+    vg_barrier_release(dp);
+  }
+  pthread_mutex_unlock(&dp->api_lock);
+  return rc;
+}
