@@ -5,14 +5,17 @@
 #include "vg.h"
 
 static _Thread_local char last_error[512];
+static _Thread_local int last_code;
 
 const char *vg_last_error(void) { return last_error; }
+int vg_last_error_code(void) { return last_code; }
 
 int vg_error(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(last_error, sizeof last_error, fmt, ap);
   va_end(ap);
+  last_code = code;
   return code;
 }
 

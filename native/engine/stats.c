@@ -1,17 +1,27 @@
 /* The stats segment: one region, a header, entries bump-allocated after it,
  * and a directory the agent reads through one memory view.
  *
- * The directory lives at the end of what has been allocated and is rewritten
- * (at a new place) whenever an entry is added; `epoch` is bumped after the
- * new directory is in place, so a reader that sees an epoch sees a complete
- * directory. Counter memory never moves: counters are written in place by
- * the dataplane threads and read without locks (aligned u64 stores). */
+ * Directory changes are published like a seqlock: `epoch` is odd while the
+ * directory is being changed and even again after; a reader that sees the
+ * same even epoch before and after reading has a consistent copy. Counter
+ * memory never moves: counters are written in place by the dataplane
+ * threads and read without locks (aligned u64 stores). */
 #include <string.h>
 #include <sys/mman.h>
 
 #include "vg.h"
 
 #define DIR_MAX 1024
+
+static void begin_change(vg_stats_header_t *h) {
+  h->epoch++; /* odd: a change is in progress */
+  atomic_thread_fence(memory_order_seq_cst);
+}
+
+static void end_change(vg_stats_header_t *h) {
+  atomic_thread_fence(memory_order_seq_cst);
+  h->epoch++;
+}
 
 static vg_stats_header_t *hdr(vg_main_t *dp) { return (vg_stats_header_t *)dp->stats; }
 
@@ -77,6 +87,7 @@ int vg_stats_add(vg_main_t *dp, const char *name, uint32_t type, uint32_t n_elem
   memset(dp->stats + off, 0, bytes);
   h->used = off + bytes;
   /* Write the new directory in the other half, then publish it. */
+  begin_change(h);
   int half = h->dir_offset == dir_area(0);
   vg_stats_entry_t *nd = (vg_stats_entry_t *)(dp->stats + dir_area(half));
   memcpy(nd, dir(dp), h->n_entries * sizeof(vg_stats_entry_t));
@@ -88,11 +99,9 @@ int vg_stats_add(vg_main_t *dp, const char *name, uint32_t type, uint32_t n_elem
   e->stride = stride;
   e->names_entry = names_entry;
   e->offset = off;
-  atomic_thread_fence(memory_order_release);
   h->dir_offset = dir_area(half);
   h->n_entries++;
-  atomic_thread_fence(memory_order_release);
-  h->epoch++;
+  end_change(h);
   *data_out = (uint64_t *)(dp->stats + off);
   return (int)(h->n_entries - 1);
 }
@@ -102,9 +111,9 @@ char *vg_stats_name_slot(vg_main_t *dp, int entry, uint32_t elem) {
 }
 
 void vg_stats_set_n_elems(vg_main_t *dp, int entry, uint32_t n_elems) {
+  begin_change(hdr(dp));
   dir(dp)[entry].n_elems = n_elems;
-  atomic_thread_fence(memory_order_release);
-  hdr(dp)->epoch++;
+  end_change(hdr(dp));
 }
 
 const void *vg_stats_segment(vg_dp_t *dp, uint64_t *size) {

@@ -39,6 +39,7 @@ uint32_t vg_api_version(void);
 const char *vg_variant_name(void); /* e.g. "x86_64-v4": what this build was compiled for */
 const char *vg_strerror(int code); /* "invalid argument" ... */
 const char *vg_last_error(void);   /* message of this thread's last failed call */
+int vg_last_error_code(void);      /* its VG_E_* code (for constructors that return NULL) */
 
 /* Lifecycle. Options are space-separated key=value pairs, all optional:
  *   buffers=N      buffers in the pool (default 16384)
@@ -63,9 +64,15 @@ const char *vg_buffer_backing(vg_dp_t *dp);
 /* ---- Stats segment -------------------------------------------------------
  * One memory region, fixed in place for the dataplane's life, with a
  * directory of named entries. Readers map it once and read every counter
- * without a call per counter. When entries are added the directory is
- * rewritten and `epoch` increases; readers re-read the directory when it
- * changes. All integers are native-endian.
+ * without a call per counter. `epoch` works as a seqlock: it is odd while the
+ * directory changes and even otherwise; a reader copies the directory when
+ * it sees a new even epoch and keeps the copy only if epoch is unchanged
+ * after. All integers are native-endian.
+ *
+ * Node runtime entries, per thread and node: /nodes/calls (times the node
+ * ran), /nodes/vectors (calls that had at least one packet), /nodes/packets
+ * (VPP's "vectors" column) and /nodes/clocks (cycle-counter ticks,
+ * clock_hz per second).
  */
 #define VG_STATS_MAGIC 0x5354415453474556ull /* "VEGSTATS" little-endian */
 #define VG_STATS_NAME_MAX 64

@@ -287,7 +287,8 @@ static void add_edit(vg_pg_stream_t *s, uint32_t offset, uint32_t width, const r
   put_be(s->tmpl + offset, width, r->min);
   if (r->min == r->max) return; /* fixed value: already in the template */
   vg_pg_edit_t *e = &s->edits[s->n_edits++];
-  *e = (vg_pg_edit_t){(uint16_t)offset, (uint8_t)width, (uint8_t)r->random, r->min, r->max, r->min};
+  *e = (vg_pg_edit_t){.offset = (uint16_t)offset, .width = (uint8_t)width, .random = (uint8_t)r->random,
+                      .min = r->min, .max = r->max, .cur = r->min};
 }
 
 static range_t fixed(uint64_t v) { return (range_t){1, 0, v, v}; }
@@ -416,6 +417,22 @@ static int stream_init(vg_pg_stream_t *s, opts_t *o) {
   /* The template already carries the constant IPv4 lengths and checksums. */
   if (s->ip4_offset >= 0)
     fix_ip4(s, s->tmpl, s->size_min, s->tmpl + VG_BUFFER_DATA_SIZE, s->size_min);
+  if (s->fixup_ip4 && !s->fixup_l4 && s->size_min == s->size_max) {
+    /* Only header fields vary: keep the header sum of the constant bytes and
+     * add each packet's edited values to it. */
+    uint8_t hdr[20];
+    memcpy(hdr, s->tmpl + s->ip4_offset, 20);
+    hdr[10] = hdr[11] = 0;
+    for (uint32_t i = 0; i < s->n_edits; i++) {
+      vg_pg_edit_t *x = &s->edits[i];
+      for (int32_t b = 0; b < x->width; b++) {
+        int32_t r = x->offset + b - s->ip4_offset;
+        if (r >= 0 && r < 20) hdr[r] = 0, x->in_ip4 = 1;
+      }
+    }
+    s->ip4_base_sum = vg_csum_add(0, hdr, 20);
+    s->ip4_incremental = 1;
+  }
   return 0;
 }
 
@@ -458,7 +475,53 @@ static inline uint64_t next_random(vg_pg_stream_t *s) {
   return s->rng * 0x2545f4914f6cdd1dull;
 }
 
-static inline void apply_edits(vg_pg_stream_t *s, uint8_t *p) {
+/* Stores the low `width` bytes of v big-endian; the common widths (ports,
+ * addresses, MACs) as one or two stores. */
+static inline void store_be(uint8_t *p, uint32_t width, uint64_t v) {
+  switch (width) {
+  case 2: {
+    uint16_t x = __builtin_bswap16((uint16_t)v);
+    memcpy(p, &x, 2);
+    return;
+  }
+  case 4: {
+    uint32_t x = __builtin_bswap32((uint32_t)v);
+    memcpy(p, &x, 4);
+    return;
+  }
+  case 6: {
+    uint16_t hi = __builtin_bswap16((uint16_t)(v >> 32));
+    uint32_t lo = __builtin_bswap32((uint32_t)v);
+    memcpy(p, &hi, 2);
+    memcpy(p + 2, &lo, 4);
+    return;
+  }
+  default:
+    put_be(p, width, v);
+  }
+}
+
+/* What an edited value adds to the IPv4 header's ones' complement sum:
+ * each of its bytes inside the header, as the high or low half of a word. */
+static inline uint64_t ip4_sum_of(const vg_pg_edit_t *x, int32_t ip4_offset, uint64_t v) {
+  int32_t rel = x->offset - ip4_offset;
+  if (x->width == 4 && rel >= 0 && rel <= 16 && !(rel & 1)) return (v >> 16) + (v & 0xffff);
+  if (x->width == 2 && rel >= 0 && rel <= 18 && !(rel & 1)) return v & 0xffff;
+  uint64_t sum = 0;
+  for (int32_t i = 0; i < x->width; i++) {
+    int32_t r = rel + i;
+    uint64_t byte = (v >> (8 * (x->width - 1 - i))) & 0xff;
+    if (r >= 0 && r < 20) sum += (r & 1) ? byte : byte << 8;
+  }
+  return sum;
+}
+
+/* Writes this packet's values of the varying fields; returns the IPv4
+ * header's ones' complement sum when it is kept incrementally. The sum is
+ * built from registers: reading back the header just written would stall
+ * on store forwarding. */
+static inline uint64_t apply_edits(vg_pg_stream_t *s, uint8_t *p) {
+  uint64_t sum = s->ip4_base_sum;
   for (uint32_t e = 0; e < s->n_edits; e++) {
     vg_pg_edit_t *x = &s->edits[e];
     uint64_t v;
@@ -469,8 +532,10 @@ static inline void apply_edits(vg_pg_stream_t *s, uint8_t *p) {
       v = x->cur;
       x->cur = v == x->max ? x->min : v + 1;
     }
-    put_be(p + x->offset, x->width, v);
+    store_be(p + x->offset, x->width, v);
+    if (x->in_ip4) sum += ip4_sum_of(x, s->ip4_offset, v);
   }
+  return sum;
 }
 
 static inline void copy_lines(uint8_t *dst, const uint8_t *src, uint32_t len) {
@@ -489,8 +554,9 @@ void vg_pg_fill(vg_main_t *dp, vg_thread_t *th, vg_pg_stream_t *s, const uint32_
     b->current_length = (uint16_t)first;
     uint8_t *p = vg_buffer_data(b);
     copy_lines(p, s->tmpl, first);
-    apply_edits(s, p);
-    if (VG_UNLIKELY(s->fixup_ip4 | s->fixup_l4))
+    uint64_t sum = apply_edits(s, p);
+    if (s->ip4_incremental) vg_put_be16(p + s->ip4_offset + 10, vg_csum_fold(sum));
+    else if (VG_UNLIKELY(s->fixup_ip4 | s->fixup_l4))
       fix_ip4(s, p, size, s->tmpl + VG_BUFFER_DATA_SIZE, first);
     if (VG_UNLIKELY(size > first))
       vg_buffer_append(th, bi[i], s->tmpl + first, size - first); /* a short chain on NOMEM */

@@ -11,6 +11,7 @@ typedef struct {
   uint16_t offset;
   uint8_t width; /* bytes, big-endian, 1..8 */
   uint8_t random;
+  uint8_t in_ip4;  /* some of its bytes lie in the IPv4 header */
   uint64_t min, max, cur;
 } vg_pg_edit_t;
 
@@ -31,6 +32,8 @@ struct vg_pg_stream {
   uint8_t l4_proto;
   uint8_t fixup_ip4;      /* IPv4 header changes per packet: recompute its checksum */
   uint8_t fixup_l4;
+  uint8_t ip4_incremental; /* header checksum = base sum + the edited values */
+  uint64_t ip4_base_sum;   /* the header's words without checksum and edited bytes */
   uint64_t rng;
   vg_buffer_t meta;       /* metadata every packet starts from */
   /* progress, read by vg_pg_stream_status */

@@ -6,8 +6,13 @@
  * Features come from cpuid/xgetbv on x86 and from getauxval() (AT_HWCAP,
  * AT_HWCAP2) elsewhere: under qemu-user that is what the emulated CPU has,
  * unlike /proc/cpuinfo which shows the host.
+ *
+ * VECGATE_CPU_HIDE (space or comma separated feature names) hides features
+ * from the probe, to see what a lesser CPU would get. It can only take
+ * features away, so it can never lead to loading a variant the CPU lacks.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vecgate-probe.h"
@@ -48,8 +53,20 @@ static const variant_t variants[] = {
 
 static char features[512];
 
+static int hidden(const char *name) {
+  const char *hide = getenv("VECGATE_CPU_HIDE");
+  size_t len = strlen(name);
+  while (hide && *hide) {
+    size_t n = strcspn(hide, " ,");
+    if (n == len && memcmp(hide, name, len) == 0) return 1;
+    hide += n;
+    hide += strspn(hide, " ,");
+  }
+  return 0;
+}
+
 static void add(const char *name, int present) {
-  if (!present) return;
+  if (!present || hidden(name)) return;
   size_t len = strlen(features);
   snprintf(features + len, sizeof features - len, "%s%s", len ? " " : "", name);
 }

@@ -1,0 +1,44 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fuzz-common.h"
+
+#define FUZZ_BUFFERS 2048
+
+vg_dp_t *fuzz_dp(void) {
+  static vg_dp_t *dp;
+  if (!dp && !(dp = vg_dp_create("buffers=2048 trace-max=64"))) {
+    fprintf(stderr, "fuzz: %s\n", vg_last_error());
+    abort();
+  }
+  return dp;
+}
+
+void fuzz_inject(vg_dp_t *dp, const char *node, const uint8_t *data, size_t size, int trace) {
+  vg_thread_t *th = &dp->threads[0];
+  uint32_t bi;
+  if (!vg_buffer_alloc(th, &bi, 1)) abort();
+  vg_buffer_t *b = vg_buffer(dp, bi);
+  memset(b, 0, sizeof *b);
+  b->sw_if_index[VG_TX] = UINT32_MAX;
+  if (size > 65535) size = 65535;
+  if (vg_buffer_append(th, bi, data, (uint32_t)size) != 0) abort();
+  uint32_t node_index = (uint32_t)vg_node_index(dp, node);
+  if (trace) {
+    if (vg_trace_format(dp, NULL, 0) > 100000) vg_trace_clear(dp);
+    th->trace_node = node_index;
+    th->trace_remaining = 1;
+    vg_trace_maybe_start(th, &dp->nodes[node_index], b);
+    th->trace_remaining = 0;
+  }
+  vg_enqueue(th, node_index, &bi, 1);
+  vg_dispatch_once(dp, th);
+}
+
+void fuzz_check_pool(vg_dp_t *dp) {
+  uint32_t n = vg_buffer_pool_available(dp);
+  if (n != FUZZ_BUFFERS) {
+    fprintf(stderr, "fuzz: %u buffers leaked\n", FUZZ_BUFFERS - n);
+    abort();
+  }
+}

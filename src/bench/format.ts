@@ -1,0 +1,29 @@
+/* A benchmark result as text, laid out like VPP's `show runtime`. */
+import { BenchResult } from './scenario';
+
+/* `align`: one letter per column, l or r. */
+function table(head: string[], rows: string[][], align: string): string {
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (align[i] === 'l' ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+const sci = (n: number) => (n >= 1e4 ? n.toExponential(2) : n.toFixed(2));
+
+export function formatBench(r: BenchResult): string {
+  const out = [
+    `${r.scenario}: ${r.packets} packets in ${r.seconds.toFixed(3)} s = ${r.mpps.toFixed(2)} Mpps ` +
+      `(variant ${r.variant}; generator clock ${r.generatorSeconds.toFixed(3)} s)`,
+    '',
+    table(
+      ['Name', 'Calls', 'Vectors', 'Clocks', 'Vectors/Call'],
+      r.nodes.map((n) => [n.name, String(n.calls), String(n.packets), sci(n.clocksPerPacket), n.vectorsPerCall.toFixed(2)]),
+      'lrrrr',
+    ),
+  ];
+  if (r.errors.length > 0) {
+    out.push('', table(['Count', 'Node', 'Reason'], r.errors.map((e) => [String(e.count), e.node, e.reason]), 'rll'));
+  }
+  return out.join('\n');
+}

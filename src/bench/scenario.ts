@@ -1,0 +1,31 @@
+/* What every benchmark scenario takes and returns. */
+import { ErrorCount } from '../dataplane/counters';
+
+export interface BenchOptions {
+  packets: number;
+  variant?: string; /* pinned variant; default: VECGATE_VARIANT or the best */
+  warmupPackets?: number;
+}
+
+export interface BenchNode {
+  name: string;
+  calls: number;
+  vectors: number;
+  packets: number;
+  clocksPerPacket: number;
+  vectorsPerCall: number;
+}
+
+export interface BenchResult {
+  scenario: string;
+  variant: string;
+  packets: number;
+  seconds: number; /* wall time of the timed run (process.hrtime) */
+  mpps: number;
+  generatorSeconds: number; /* first to last packet, from the generator's own clock */
+  clockHz: number;
+  nodes: BenchNode[]; /* nodes that saw packets */
+  errors: ErrorCount[];
+}
+
+export type Scenario = (opts: BenchOptions) => BenchResult;

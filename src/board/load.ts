@@ -1,0 +1,35 @@
+/* Finds and loads a board file: a bare name means board/<name>.json of this
+ * package; anything with a slash or a .json suffix is a path. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { SpecError, VecgateError } from '../errors';
+import { PACKAGE_ROOT } from '../dataplane/paths';
+import { Board, validateBoard } from './schema';
+
+export function boardPath(nameOrPath: string): string {
+  if (nameOrPath.includes('/') || nameOrPath.endsWith('.json')) return path.resolve(nameOrPath);
+  return path.join(PACKAGE_ROOT, 'board', `${nameOrPath}.json`);
+}
+
+export function loadBoard(nameOrPath: string): Board {
+  const file = boardPath(nameOrPath);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new VecgateError('BOARD_NOT_FOUND', `board ${nameOrPath}: cannot read ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new VecgateError('BOARD_INVALID', `board ${file}: not JSON: ${(e as Error).message}`);
+  }
+  try {
+    return validateBoard(json);
+  } catch (e) {
+    if (e instanceof SpecError) throw new SpecError(e.field, `${e.reason} (in ${file})`, e.code);
+    throw e;
+  }
+}

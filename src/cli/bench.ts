@@ -1,0 +1,39 @@
+/* vecgate bench <scenario> [--json] [--variant V] [--packets N] */
+import { parseArgs } from 'node:util';
+
+import { formatBench } from '../bench/format';
+import { SCENARIOS, scenarioNames } from '../bench/registry';
+import { UsageError } from '../errors';
+
+const DEFAULT_PACKETS = 50_000_000;
+
+/* Accepts 50000000, 50_000_000 or 50M. */
+function count(text: string, option: string, min: number): number {
+  const m = /^([\d_]+)([kMG]?)$/.exec(text);
+  const n = m ? Number(m[1]!.replace(/_/g, '')) * ({ '': 1, k: 1e3, M: 1e6, G: 1e9 } as const)[m[2] as '' | 'k' | 'M' | 'G'] : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${option} must be an integer >= ${min}, not ${text}`);
+  return n;
+}
+
+export function benchCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      variant: { type: 'string' },
+      packets: { type: 'string' },
+      warmup: { type: 'string' },
+    },
+  });
+  const valid = scenarioNames().join(', ');
+  if (positionals.length !== 1) throw new UsageError(`bench takes one scenario: ${valid}`);
+  const name = positionals[0]!;
+  const scenario = SCENARIOS[name];
+  if (!scenario) throw new UsageError(`unknown scenario ${name} (valid: ${valid})`);
+  const packets = values.packets ? count(values.packets, '--packets', 1) : DEFAULT_PACKETS;
+  const warmupPackets = values.warmup ? count(values.warmup, '--warmup', 0) : undefined;
+  const result = scenario({ packets, variant: values.variant, warmupPackets });
+  process.stdout.write((values.json ? JSON.stringify(result) : formatBench(result)) + '\n');
+  return 0;
+}

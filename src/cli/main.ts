@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/* vecgate: the command line. One subcommand per file; this file only
+ * dispatches and turns errors into one line on stderr and an exit code. */
+import { UsageError } from '../errors';
+import { benchCommand } from './bench';
+import { runCommand } from './run';
+import { versionCommand } from './version';
+
+type Command = (args: string[]) => number | Promise<number>;
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  version: versionCommand,
+  bench: benchCommand,
+  run: runCommand,
+};
+
+const USAGE = `usage: vecgate <command> [options]
+  version [--json]                                   agent, node and dataplane variant
+  bench <scenario> [--json] [--variant V] [--packets N]
+  run --board NAME|PATH [--log-level L] [--variant V]`;
+
+/* node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for misuse. */
+function isUsageError(e: unknown): boolean {
+  return e instanceof UsageError || String((e as { code?: unknown })?.code ?? '').startsWith('ERR_PARSE_ARGS');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command ${name} (valid: ${Object.keys(COMMANDS).join(', ')})`);
+    return await command(args);
+  } catch (e) {
+    const usage = isUsageError(e);
+    process.stderr.write(`vecgate: ${(e as Error)?.message ?? String(e)}\n`);
+    if (usage) process.stderr.write(USAGE + '\n');
+    return usage ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,162 @@
+/* koffi declarations of native/include/vecgate.h, one per C function.
+ *
+ * Calls that return a negative VG_E_* code go through check(), which throws
+ * a DataplaneError with vg_last_error(): that message is per thread, and
+ * every koffi call here runs synchronously on the JS thread, so it is ours. */
+import koffi from 'koffi';
+
+import { DataplaneError } from '../errors';
+
+/* VG_API_VERSION of the header this binding was written against. */
+export const API_VERSION = 1;
+
+/* A vg_dp_t *: koffi 3 represents pointers as BigInt addresses. */
+export type DpHandle = bigint;
+
+export interface PgStatus {
+  packetsSent: number;
+  bytesSent: number;
+  firstNs: bigint;
+  lastNs: bigint;
+  done: boolean;
+  enabled: boolean;
+}
+
+/* Registered by name for the prototypes below. */
+koffi.struct('vg_pg_status_t', {
+  packets_sent: 'uint64_t',
+  bytes_sent: 'uint64_t',
+  first_ns: 'uint64_t',
+  last_ns: 'uint64_t',
+  done: 'uint32_t',
+  enabled: 'uint32_t',
+});
+koffi.opaque('vg_dp_t');
+
+/* Prototypes as written in vecgate.h; `_Out_` marks what koffi copies back. */
+const PROTOTYPES = {
+  vg_api_version: 'uint32_t vg_api_version(void)',
+  vg_variant_name: 'const char *vg_variant_name(void)',
+  vg_strerror: 'const char *vg_strerror(int code)',
+  vg_last_error: 'const char *vg_last_error(void)',
+  vg_last_error_code: 'int vg_last_error_code(void)',
+  vg_dp_create: 'vg_dp_t *vg_dp_create(const char *options)',
+  vg_dp_destroy: 'void vg_dp_destroy(vg_dp_t *dp)',
+  vg_dp_start: 'int vg_dp_start(vg_dp_t *dp)',
+  vg_dp_stop: 'int vg_dp_stop(vg_dp_t *dp)',
+  vg_dp_is_running: 'int vg_dp_is_running(vg_dp_t *dp)',
+  vg_dp_run_until_idle: 'int64_t vg_dp_run_until_idle(vg_dp_t *dp, uint64_t max_loops)',
+  vg_buffer_backing: 'const char *vg_buffer_backing(vg_dp_t *dp)',
+  vg_stats_segment: 'const void *vg_stats_segment(vg_dp_t *dp, _Out_ uint64_t *size)',
+  vg_stats_clear: 'int vg_stats_clear(vg_dp_t *dp, const char *what)',
+  vg_pcap_interface_create:
+    'int vg_pcap_interface_create(vg_dp_t *dp, const char *name, const char *rx_path, uint32_t rx_loops, const char *tx_path)',
+  vg_interface_delete: 'int vg_interface_delete(vg_dp_t *dp, uint32_t sw_if_index)',
+  vg_interface_find: 'int vg_interface_find(vg_dp_t *dp, const char *name)',
+  vg_interface_set_admin: 'int vg_interface_set_admin(vg_dp_t *dp, uint32_t sw_if_index, int up)',
+  vg_interface_flush: 'int vg_interface_flush(vg_dp_t *dp, uint32_t sw_if_index)',
+  vg_pg_stream_add: 'int vg_pg_stream_add(vg_dp_t *dp, const char *spec)',
+  vg_pg_stream_enable: 'int vg_pg_stream_enable(vg_dp_t *dp, uint32_t stream, int enable)',
+  vg_pg_stream_delete: 'int vg_pg_stream_delete(vg_dp_t *dp, uint32_t stream)',
+  vg_pg_stream_status: 'int vg_pg_stream_status(vg_dp_t *dp, uint32_t stream, _Out_ vg_pg_status_t *out)',
+  vg_ethernet_redirect: 'int vg_ethernet_redirect(vg_dp_t *dp, uint16_t ethertype, uint32_t tx_sw_if_index)',
+  vg_trace_add: 'int vg_trace_add(vg_dp_t *dp, const char *input_node, uint32_t count)',
+  vg_trace_clear: 'int vg_trace_clear(vg_dp_t *dp)',
+  vg_trace_format: 'int64_t vg_trace_format(vg_dp_t *dp, void *buf, uint64_t size)',
+  vg_node_count: 'int vg_node_count(vg_dp_t *dp)',
+  vg_node_find: 'int vg_node_find(vg_dp_t *dp, const char *name)',
+  vg_graph_format: 'int64_t vg_graph_format(vg_dp_t *dp, void *buf, uint64_t size)',
+} as const;
+
+type Raw = { -readonly [K in keyof typeof PROTOTYPES]: (...args: any[]) => any };
+
+const bindings = new Map<string, Binding>();
+
+/* The loaded library: raw functions plus the checked helpers built on them. */
+export class Binding {
+  readonly raw: Raw;
+
+  private constructor(readonly libraryPath: string) {
+    const lib = koffi.load(libraryPath);
+    const raw: Partial<Raw> = {};
+    for (const [name, proto] of Object.entries(PROTOTYPES)) raw[name as keyof Raw] = lib.func(proto);
+    this.raw = raw as Raw;
+    const version = this.apiVersion();
+    if (version !== API_VERSION) {
+      throw new DataplaneError('vg_api_version', -8, `${libraryPath} speaks API ${version}, this agent ${API_VERSION}`);
+    }
+  }
+
+  /* One koffi library per file: loading twice would only duplicate the prototypes. */
+  static load(libraryPath: string): Binding {
+    let b = bindings.get(libraryPath);
+    if (!b) {
+      b = new Binding(libraryPath);
+      bindings.set(libraryPath, b);
+    }
+    return b;
+  }
+
+  apiVersion(): number {
+    return this.raw.vg_api_version();
+  }
+
+  variantName(): string {
+    return this.raw.vg_variant_name();
+  }
+
+  lastError(): string {
+    return this.raw.vg_last_error() ?? '';
+  }
+
+  strerror(code: number): string {
+    return this.raw.vg_strerror(code);
+  }
+
+  /* The one checker: a negative result becomes a DataplaneError. */
+  check<T extends number | bigint>(call: string, result: T): T {
+    if (result < 0) throw new DataplaneError(call, Number(result), this.lastError() || this.strerror(Number(result)));
+    return result;
+  }
+
+  /* Calls an int-returning function of the API and checks the result. */
+  call(name: keyof Raw, ...args: unknown[]): number {
+    return Number(this.check(name, this.raw[name](...args)));
+  }
+
+  create(options: string): DpHandle {
+    const dp = this.raw.vg_dp_create(options) as DpHandle | null;
+    if (dp === null || dp === 0n) {
+      throw new DataplaneError('vg_dp_create', this.raw.vg_last_error_code() as number, this.lastError());
+    }
+    return dp;
+  }
+
+  statsSegment(dp: DpHandle): ArrayBuffer {
+    const size = [0];
+    const ptr = this.raw.vg_stats_segment(dp, size);
+    if (ptr === null) throw new DataplaneError('vg_stats_segment', -7, this.lastError());
+    return koffi.view(ptr, Number(size[0]));
+  }
+
+  pgStatus(dp: DpHandle, stream: number): PgStatus {
+    const out: Record<string, number | bigint> = {};
+    this.call('vg_pg_stream_status', dp, stream, out);
+    return {
+      packetsSent: Number(out.packets_sent),
+      bytesSent: Number(out.bytes_sent),
+      firstNs: BigInt(out.first_ns),
+      lastNs: BigInt(out.last_ns),
+      done: out.done !== 0,
+      enabled: out.enabled !== 0,
+    };
+  }
+
+  /* For the vg_*_format calls: ask the length first, then fill a buffer of that size. */
+  formatText(name: 'vg_trace_format' | 'vg_graph_format', dp: DpHandle): string {
+    const needed = Number(this.check(name, this.raw[name](dp, null, 0)));
+    const buf = Buffer.alloc(needed + 1);
+    this.check(name, this.raw[name](dp, buf, buf.length));
+    return buf.toString('utf8', 0, needed);
+  }
+}

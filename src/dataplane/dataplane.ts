@@ -1,0 +1,189 @@
+/* The typed face of the dataplane: one object per vg_dp_t, one method per
+ * C API call, plus the counter tables read through the stats segment. */
+import { VecgateError } from '../errors';
+import { Binding, DpHandle, PgStatus } from './binding';
+import { ErrorCount, InterfaceCounters, NodeRuntime, readErrors, readInterfaces, readRuntime } from './counters';
+import { formatPgSpec, PgStreamSpec } from './pg-spec';
+import { StatsSegment } from './stats';
+import { selectVariant, VariantInfo } from './variant';
+
+export interface OpenOptions {
+  variant?: string; /* pin a variant; default: VECGATE_VARIANT or the best */
+  options?: string; /* vg_dp_create options: "buffers=16384 threads=1" */
+}
+
+export interface PcapInterfaceOptions {
+  rx?: string; /* pcap replayed as input */
+  rxLoops?: number; /* 0 = forever */
+  tx?: string; /* pcap written with the output */
+}
+
+const VG_E_NOTFOUND = -3;
+const NO_INTERFACE = 0xffffffff;
+
+export class Dataplane {
+  private handle: DpHandle | null;
+  private statsSegment?: StatsSegment;
+
+  private constructor(
+    private readonly lib: Binding,
+    handle: DpHandle,
+    readonly variantInfo: VariantInfo,
+  ) {
+    this.handle = handle;
+  }
+
+  static open(opts: OpenOptions = {}): Dataplane {
+    const info = selectVariant({ variant: opts.variant });
+    const lib = Binding.load(info.libraryPath);
+    return new Dataplane(lib, lib.create(opts.options ?? ''), info);
+  }
+
+  get apiVersion(): number {
+    return this.lib.apiVersion();
+  }
+
+  /* What the loaded library says it was compiled for. */
+  get libraryVariant(): string {
+    return this.lib.variantName();
+  }
+
+  get closed(): boolean {
+    return this.handle === null;
+  }
+
+  private get dp(): DpHandle {
+    if (this.handle === null) throw new VecgateError('DATAPLANE_CLOSED', 'the dataplane has been destroyed');
+    return this.handle;
+  }
+
+  private call(name: Parameters<Binding['call']>[0], ...args: unknown[]): number {
+    return this.lib.call(name, this.dp, ...args);
+  }
+
+  start(): void {
+    this.call('vg_dp_start');
+  }
+
+  stop(): void {
+    this.call('vg_dp_stop');
+  }
+
+  isRunning(): boolean {
+    return this.call('vg_dp_is_running') !== 0;
+  }
+
+  /* Runs the graph on this thread until finite inputs are done; blocks the
+   * event loop, which is what benchmarks and tests want. */
+  runUntilIdle(maxLoops = 0): number {
+    return this.call('vg_dp_run_until_idle', maxLoops);
+  }
+
+  /* Stops the dataplane threads if needed and frees everything. Idempotent. */
+  close(): void {
+    if (this.handle === null) return;
+    if (this.isRunning()) this.stop();
+    this.lib.raw.vg_dp_destroy(this.handle);
+    this.handle = null;
+    this.statsSegment = undefined;
+  }
+
+  destroy(): void {
+    this.close();
+  }
+
+  bufferBacking(): string {
+    return this.lib.raw.vg_buffer_backing(this.dp);
+  }
+
+  get stats(): StatsSegment {
+    this.statsSegment ??= new StatsSegment(this.lib.statsSegment(this.dp));
+    return this.statsSegment;
+  }
+
+  statsClear(what: 'runtime' | 'errors' | 'interfaces' | 'all' = 'all'): void {
+    this.call('vg_stats_clear', what);
+  }
+
+  runtime(): NodeRuntime[] {
+    return readRuntime(this.stats);
+  }
+
+  errors(): ErrorCount[] {
+    return readErrors(this.stats);
+  }
+
+  interfaceCounters(): InterfaceCounters[] {
+    return readInterfaces(this.stats);
+  }
+
+  pcapInterfaceCreate(name: string, opts: PcapInterfaceOptions = {}): number {
+    return this.call('vg_pcap_interface_create', name, opts.rx ?? null, opts.rxLoops ?? 1, opts.tx ?? null);
+  }
+
+  /* sw_if_index, or undefined when there is no such interface. */
+  interfaceFind(name: string): number | undefined {
+    const rc = this.lib.raw.vg_interface_find(this.dp, name) as number;
+    return rc === VG_E_NOTFOUND ? undefined : this.lib.check('vg_interface_find', rc);
+  }
+
+  interfaceDelete(swIfIndex: number): void {
+    this.call('vg_interface_delete', swIfIndex);
+  }
+
+  interfaceSetAdmin(swIfIndex: number, up: boolean): void {
+    this.call('vg_interface_set_admin', swIfIndex, up ? 1 : 0);
+  }
+
+  interfaceFlush(swIfIndex: number): void {
+    this.call('vg_interface_flush', swIfIndex);
+  }
+
+  pgStreamAdd(spec: string | PgStreamSpec): number {
+    return this.call('vg_pg_stream_add', typeof spec === 'string' ? spec : formatPgSpec(spec));
+  }
+
+  pgStreamEnable(stream: number, enable = true): void {
+    this.call('vg_pg_stream_enable', stream, enable ? 1 : 0);
+  }
+
+  pgStreamDelete(stream: number): void {
+    this.call('vg_pg_stream_delete', stream);
+  }
+
+  pgStreamStatus(stream: number): PgStatus {
+    return this.lib.pgStatus(this.dp, stream);
+  }
+
+  /* Frames of `ethertype` leave by txSwIfIndex; null removes the redirect. */
+  ethernetRedirect(ethertype: number, txSwIfIndex: number | null): void {
+    this.call('vg_ethernet_redirect', ethertype, txSwIfIndex ?? NO_INTERFACE);
+  }
+
+  traceAdd(inputNode: string, count: number): void {
+    this.call('vg_trace_add', inputNode, count);
+  }
+
+  traceClear(): void {
+    this.call('vg_trace_clear');
+  }
+
+  traceFormat(): string {
+    return this.lib.formatText('vg_trace_format', this.dp);
+  }
+
+  /* Text of `show vlib graph`: "name next1,next2" per line. */
+  graph(): string {
+    return this.lib.formatText('vg_graph_format', this.dp);
+  }
+
+  nodeCount(): number {
+    return this.call('vg_node_count');
+  }
+
+  /* Node index, or undefined when there is no such node. */
+  nodeFind(name: string): number | undefined {
+    const rc = this.lib.raw.vg_node_find(this.dp, name) as number;
+    return rc === VG_E_NOTFOUND ? undefined : this.lib.check('vg_node_find', rc);
+  }
+}
