@@ -13,15 +13,10 @@
 
 #define DIR_MAX 1024
 
-static void begin_change(vg_stats_header_t *h) {
-  h->epoch++; /* odd: a change is in progress */
-  atomic_thread_fence(memory_order_seq_cst);
-}
-
-static void end_change(vg_stats_header_t *h) {
-  atomic_thread_fence(memory_order_seq_cst);
-  h->epoch++;
-}
+/* Odd: a change is in progress. The acquire half keeps the directory
+ * writes after it; the release on the way out keeps them before. */
+static void begin_change(vg_stats_header_t *h) { __atomic_add_fetch(&h->epoch, 1, __ATOMIC_ACQ_REL); }
+static void end_change(vg_stats_header_t *h) { __atomic_add_fetch(&h->epoch, 1, __ATOMIC_RELEASE); }
 
 static vg_stats_header_t *hdr(vg_main_t *dp) { return (vg_stats_header_t *)dp->stats; }
 
