@@ -148,3 +148,26 @@ uint32_t vg_buffer_copy_out(vg_main_t *dp, uint32_t head, uint8_t *out, uint32_t
     b = vg_buffer(dp, b->next_buffer);
   }
 }
+
+uint32_t vg_buffer_copy(vg_thread_t *th, uint32_t src) {
+  vg_main_t *dp = th->dp;
+  uint32_t bi;
+  if (!vg_buffer_alloc(th, &bi, 1)) return VG_BUFFER_INVALID;
+  vg_buffer_t *s = vg_buffer(dp, src), *d = vg_buffer(dp, bi);
+  *d = *s;
+  d->flags &= ~(VG_BUF_NEXT_PRESENT | VG_BUF_TRACED);
+  d->current_length = 0;
+  d->total_length_not_including_first_buffer = 0;
+  /* Keep the same headroom so the copy can be re-encapsulated alike. */
+  uint32_t len = s->current_length;
+  memcpy(vg_buffer_current(d), vg_buffer_current(s), len);
+  d->current_length = (uint16_t)len;
+  for (vg_buffer_t *x = s; x->flags & VG_BUF_NEXT_PRESENT;) {
+    x = vg_buffer(dp, x->next_buffer);
+    if (vg_buffer_append(th, bi, vg_buffer_current(x), x->current_length) != 0) {
+      vg_buffer_free(th, &bi, 1);
+      return VG_BUFFER_INVALID;
+    }
+  }
+  return bi;
+}

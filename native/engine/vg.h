@@ -152,6 +152,9 @@ void vg_buffer_free(vg_thread_t *th, const uint32_t *bi, uint32_t n);
 /* Appends len bytes to the end of a chain, allocating buffers as needed.
  * Returns 0 or VG_E_NOMEM (the chain then holds what fitted). */
 int vg_buffer_append(vg_thread_t *th, uint32_t head, const uint8_t *data, uint32_t len);
+/* A copy of the whole chain at src, metadata included (not traced), at the
+ * same offset in its buffer. VG_BUFFER_INVALID when the pool is empty. */
+uint32_t vg_buffer_copy(vg_thread_t *th, uint32_t src);
 /* Copies up to len bytes of the frame starting at the head's current data. */
 uint32_t vg_buffer_copy_out(vg_main_t *dp, uint32_t head, uint8_t *out, uint32_t len);
 int vg_buffer_pool_init(vg_main_t *dp, uint32_t n_buffers, int try_hugetlb);
@@ -215,11 +218,27 @@ void vg_mem_free_huge(void *p, uint64_t size);
 /* ---- interfaces (interfaces/interface.c) ---- */
 typedef uint32_t vg_tx_fn_t(vg_main_t *dp, vg_thread_t *th, vg_interface_t *itf, uint32_t *bi,
                             uint32_t n);
+#define VG_NONE UINT32_MAX
+
 struct vg_interface {
   uint32_t sw_if_index;
   char name[64];
-  const char *type; /* "pg", "pcap" ... */
+  const char *type; /* "pg", "pcap", "af_packet", "tap", "loopback", "sub" ... */
   int admin_up;
+  uint8_t mac[6];
+  uint32_t mtu;             /* largest IPv4 packet sent, header included (default 1500) */
+  /* 802.1Q: a sub-interface has its parent and VLAN; a parent maps VLANs to
+   * its sub-interfaces (allocated with the first one). */
+  uint32_t sup_sw_if_index; /* itself for a hardware interface */
+  uint16_t vlan;
+  uint32_t *sub_by_vlan;    /* [4096] sw_if_index or VG_NONE */
+  /* L2: a port of a bridge domain, or VG_NONE for an L3 interface. A BVI is
+   * a loopback that is both: bridged on its L2 side, routed on its L3 side. */
+  uint32_t bd_index;
+  uint8_t shg;              /* split-horizon group, 0 = none */
+  uint8_t is_bvi;
+  /* L3 */
+  uint32_t fib_index;       /* the VRF table its packets are looked up in */
   vg_tx_fn_t *tx;   /* NULL: frames out of this interface are dropped */
   void (*destroy)(vg_main_t *dp, vg_interface_t *itf);
   int (*flush)(vg_main_t *dp, vg_interface_t *itf);
@@ -228,6 +247,7 @@ struct vg_interface {
 int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_interface_t **out);
 vg_interface_t *vg_interface_get(vg_main_t *dp, uint32_t sw_if_index);
 void vg_interfaces_free(vg_main_t *dp);
+void vg_sub_interface_unlink(vg_main_t *dp, vg_interface_t *itf);
 static inline void vg_if_count_rx(vg_main_t *dp, vg_thread_t *th, uint32_t sw, uint64_t pkts,
                                   uint64_t bytes) {
   uint64_t row = (uint64_t)th->index * dp->if_stats_stride + sw;

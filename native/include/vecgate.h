@@ -120,6 +120,65 @@ int vg_interface_set_admin(vg_dp_t *dp, uint32_t sw_if_index, int up);
 /* Flush buffered output (pcap writers) to disk. */
 int vg_interface_flush(vg_dp_t *dp, uint32_t sw_if_index);
 
+/* Interface settings. MACs are 6 bytes; the default is 02:fe:00 + index. */
+int vg_interface_set_mac(vg_dp_t *dp, uint32_t sw_if_index, const uint8_t *mac);
+int vg_interface_get_mac(vg_dp_t *dp, uint32_t sw_if_index, uint8_t *mac_out);
+int vg_interface_set_mtu(vg_dp_t *dp, uint32_t sw_if_index, uint32_t mtu); /* L3 MTU, 68..9000 */
+/* An 802.1Q sub-interface of `parent` for `vlan` (1..4094), named "<parent>.<vlan>". */
+int vg_sub_interface_create(vg_dp_t *dp, uint32_t parent, uint32_t vlan);
+/* A loopback interface: the BVI of a bridge domain, or an address holder. */
+int vg_loopback_create(vg_dp_t *dp, const char *name);
+
+/* ---- AF_PACKET and TAP ---------------------------------------------------- 
+ * af_packet: owns the Linux interface host_if (a NIC or veth end) through
+ * mmapped TPACKET_V3 rx and tx rings. tap: creates the Linux TAP device
+ * host_if (the host's view of a dataplane port). Options ("" for defaults):
+ *   af_packet: rx-frames=N tx-frames=N (ring sizes), qdisc-bypass=0|1
+ *   tap: none yet */
+int vg_af_packet_create(vg_dp_t *dp, const char *name, const char *host_if, const char *options);
+int vg_tap_create(vg_dp_t *dp, const char *name, const char *host_if, const char *options);
+
+/* ---- L2 bridging ----------------------------------------------------------
+ * Options: learn=0|1 (default 1) flood=0|1 (1) uu-flood=0|1 (1)
+ *          mac-age=SECONDS (300, 0 = never) mac-limit=N (learned entries, default 65536) */
+int vg_bridge_domain_add(vg_dp_t *dp, uint32_t bd_id, const char *options);
+int vg_bridge_domain_delete(vg_dp_t *dp, uint32_t bd_id);
+/* Makes sw_if_index a port of bd_id (shg: split-horizon group, 0 = none;
+ * bvi: the loopback routes for the domain). bd_id UINT32_MAX: back to L3. */
+int vg_bridge_port_set(vg_dp_t *dp, uint32_t sw_if_index, uint32_t bd_id, uint32_t shg, int bvi);
+int vg_l2fib_add(vg_dp_t *dp, uint32_t bd_id, const uint8_t *mac, uint32_t sw_if_index, int is_static);
+int vg_l2fib_delete(vg_dp_t *dp, uint32_t bd_id, const uint8_t *mac);
+/* Tables as text, one entry a line (until the console formats them). */
+int64_t vg_l2fib_format(vg_dp_t *dp, uint32_t bd_id, char *buf, uint64_t size);
+int64_t vg_bridge_domain_format(vg_dp_t *dp, uint32_t bd_id, char *buf, uint64_t size);
+
+/* ---- IPv4 ----------------------------------------------------------------
+ * Addresses are host-order u32. VRF 0 always exists; others are made on
+ * first use. */
+int vg_interface_set_vrf(vg_dp_t *dp, uint32_t sw_if_index, uint32_t vrf);
+int vg_interface_add_ip4(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, uint32_t len);
+int vg_interface_del_ip4(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, uint32_t len);
+
+typedef struct {
+  uint32_t addr;        /* next-hop address, 0 = attached (resolve the destination) */
+  uint32_t sw_if_index; /* VG_NONE: recurse through the FIB to find it */
+  uint32_t weight;      /* ECMP weight, 1 if 0 */
+} vg_next_hop_t;
+#define VG_ROUTE_DROP 1u    /* blackhole: drop silently */
+#define VG_ROUTE_PROHIBIT 2u /* drop with ICMP administratively prohibited */
+/* Adds or replaces vrf's route for prefix/len with n next hops (n 0 with a
+ * VG_ROUTE_* flag). */
+int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
+                     const vg_next_hop_t *nh, uint32_t n_nh, uint32_t flags);
+int vg_ip4_route_delete(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len);
+int vg_ip4_neighbor_add(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, const uint8_t *mac,
+                        int is_static);
+int vg_ip4_neighbor_delete(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr);
+/* Answer ARP for lo..hi (inclusive) in vrf on behalf of hosts behind us. */
+int vg_proxy_arp_add(vg_dp_t *dp, uint32_t vrf, uint32_t lo, uint32_t hi);
+int64_t vg_ip4_fib_format(vg_dp_t *dp, uint32_t vrf, char *buf, uint64_t size);
+int64_t vg_ip4_neighbor_format(vg_dp_t *dp, char *buf, uint64_t size);
+
 /* ---- Packet generator ----------------------------------------------------
  * A stream is described by one spec string of key=value pairs; a bad spec is
  * rejected with a message naming the field. See native/interfaces/pg.c for

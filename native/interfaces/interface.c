@@ -32,6 +32,15 @@ int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_inter
   strcpy(itf->name, name);
   itf->type = type;
   itf->admin_up = 1;
+  itf->mtu = 1500;
+  itf->sup_sw_if_index = i;
+  itf->bd_index = VG_NONE;
+  /* A locally administered unicast MAC that names the interface index. */
+  static const uint8_t oui[3] = {0x02, 0xfe, 0x00};
+  memcpy(itf->mac, oui, 3);
+  itf->mac[3] = (uint8_t)(i >> 16);
+  itf->mac[4] = (uint8_t)(i >> 8);
+  itf->mac[5] = (uint8_t)i;
   dp->interfaces[i] = itf;
   if (i == dp->n_interfaces) dp->n_interfaces++;
   int names = vg_stats_find(dp, "/if/names");
@@ -52,6 +61,8 @@ int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_inter
 
 static void interface_destroy(vg_main_t *dp, vg_interface_t *itf) {
   if (itf->destroy) itf->destroy(dp, itf);
+  vg_sub_interface_unlink(dp, itf);
+  free(itf->sub_by_vlan);
   dp->interfaces[itf->sw_if_index] = NULL;
   memset(vg_stats_name_slot(dp, vg_stats_find(dp, "/if/names"), itf->sw_if_index), 0,
          VG_STATS_NAME_MAX);
@@ -74,11 +85,19 @@ int vg_interface_find(vg_dp_t *dp, const char *name) {
   return rc;
 }
 
+static int has_subs(const vg_interface_t *itf) {
+  for (uint32_t v = 0; v < 4096; v++)
+    if (itf->sub_by_vlan[v] != VG_NONE) return 1;
+  return 0;
+}
+
 int vg_interface_delete(vg_dp_t *dp, uint32_t sw_if_index) {
   pthread_mutex_lock(&dp->api_lock);
   vg_interface_t *itf = vg_interface_get(dp, sw_if_index);
   int rc = 0;
   if (!itf) rc = vg_error(VG_E_NOTFOUND, "no interface with sw_if_index %u", sw_if_index);
+  else if (itf->sub_by_vlan && has_subs(itf))
+    rc = vg_error(VG_E_STATE, "interface %s has sub-interfaces: delete them first", itf->name);
   else if (vg_pg_uses_interface(dp, sw_if_index))
     rc = vg_error(VG_E_STATE, "interface %s carries packet-generator streams: delete them first",
                   itf->name);

@@ -20,10 +20,18 @@ static int format_output_trace(char *out, size_t size, const void *rec) {
 static void send_run(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, uint32_t *bi, uint32_t n,
                      uint32_t sw) {
   vg_interface_t *itf = vg_interface_get(dp, sw);
-  uint32_t err = !itf ? ERR_NO_INTERFACE : !itf->admin_up ? ERR_ADMIN_DOWN
-               : !itf->tx ? ERR_NO_TX : UINT32_MAX;
+  /* A sub-interface's frames already carry its tag: they leave through the
+   * parent's device, counted on both. */
+  vg_interface_t *dev = itf && itf->sup_sw_if_index != sw ? vg_interface_get(dp, itf->sup_sw_if_index) : itf;
+  uint32_t err = !itf || !dev ? ERR_NO_INTERFACE : !itf->admin_up || !dev->admin_up ? ERR_ADMIN_DOWN
+               : !dev->tx ? ERR_NO_TX : UINT32_MAX;
   if (err == UINT32_MAX) {
-    itf->tx(dp, th, itf, bi, n);
+    if (dev != itf) {
+      uint64_t bytes = 0;
+      for (uint32_t i = 0; i < n; i++) bytes += vg_buffer_length_in_chain(vg_buffer(dp, bi[i]));
+      vg_if_count_tx(dp, th, sw, n, bytes);
+    }
+    dev->tx(dp, th, dev, bi, n);
     return;
   }
   for (uint32_t i = 0; i < n; i++) vg_buffer(dp, bi[i])->error = vg_node_error(node, err);
