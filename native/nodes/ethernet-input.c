@@ -18,7 +18,8 @@ enum { NEXT_DROP, NEXT_OUTPUT };
   _(NO_IP4, "no IPv4 handler")                                     \
   _(NO_ARP, "no ARP handler")                                      \
   _(NO_IP6, "no IPv6 handler")                                     \
-  _(UNKNOWN_TYPE, "unknown ethertype")
+  _(UNKNOWN_TYPE, "unknown ethertype")                             \
+  _(NO_SUBIF, "no sub-interface for the VLAN")
 
 enum {
 #define _(sym, str) ERR_##sym,
@@ -83,7 +84,24 @@ static inline uint32_t parse(vg_buffer_t *b, const uint8_t *p) {
   return ERR_NONE;
 }
 
-static inline uint16_t classify(vg_main_t *dp, vg_node_t *node, vg_buffer_t *b, uint32_t err) {
+/* A tagged frame belongs to the sub-interface of its outer VLAN; returns
+ * that port, or VG_NONE when the parent has none for it. Counted as rx on
+ * the sub-interface (the device counted it on the parent). */
+static uint32_t sub_interface(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b) {
+  vg_interface_t *parent = vg_interface_get(dp, b->sw_if_index[VG_RX]);
+  if (!parent || !parent->sub_by_vlan) return VG_NONE;
+  uint32_t sub = parent->sub_by_vlan[b->vlan[0]];
+  if (sub != VG_NONE) {
+    b->sw_if_index[VG_RX] = sub;
+    vg_if_count_rx(dp, th, sub, 1, vg_buffer_length_in_chain(b));
+  }
+  return sub;
+}
+
+static inline uint16_t classify(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b,
+                                uint32_t err) {
+  if (VG_UNLIKELY(b->flags & VG_BUF_VLAN_1) && err == ERR_NONE && sub_interface(dp, th, b) == VG_NONE)
+    err = dp->n_eth_redirect ? ERR_NONE : ERR_NO_SUBIF; /* a redirect takes any frame */
   if (VG_LIKELY(err == ERR_NONE)) {
     for (uint32_t r = 0; r < dp->n_eth_redirect; r++)
       if (dp->eth_redirect[r].ethertype == b->ethertype) {
@@ -117,7 +135,7 @@ static void trace_frame(vg_thread_t *th, vg_node_t *node, vg_buffer_t *b, const 
 
 static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
   const uint8_t *p = vg_buffer_current(b);
-  uint16_t next = classify(dp, node, b, parse(b, p));
+  uint16_t next = classify(dp, th, node, b, parse(b, p));
   if (VG_UNLIKELY(vg_traced(b))) trace_frame(th, node, b, p);
   return next;
 }

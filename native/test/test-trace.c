@@ -22,7 +22,7 @@ TEST(trace_shows_each_packets_path) {
   CHECK(!strstr(text, "Packet 3"));
   CHECK_STR_CONTAINS(text, ": pg-input\n  stream tr, 64 bytes");
   CHECK_STR_CONTAINS(text, ": ethernet-input\n  0x0800: 02:00:00:00:00:0a -> 02:00:00:00:00:02 vlan 42");
-  CHECK_STR_CONTAINS(text, ": error-drop\n  ethernet-input: no IPv4 handler");
+  CHECK_STR_CONTAINS(text, ": error-drop\n  ethernet-input: no sub-interface for the VLAN");
   free(text);
   /* A small buffer gets a truncated, terminated text and the full length. */
   char small[16];
