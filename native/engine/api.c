@@ -82,6 +82,7 @@ void vg_dp_destroy(vg_dp_t *dp) {
   vg_buffer_pool_free(dp);
   vg_stats_free(dp);
   free(dp->eth_redirect);
+  vg_l2_free(dp);
   pthread_mutex_destroy(&dp->api_lock);
   free(dp);
 }

@@ -132,9 +132,14 @@ struct vg_dp {
   /* packet generator */
   vg_pg_stream_t **pg_streams;
   uint32_t n_pg_streams;
+  /* IPv4 forwarding state (ip4/ip4.h) */
+  struct vg_ip4_main *ip4;
+  uint64_t next_maintenance_ns;
   /* ethernet-input redirect table: ethertype -> tx interface */
   struct vg_ethernet_redirect *eth_redirect;
   uint32_t n_eth_redirect;
+  /* L2 bridging (l2/bridge.c): NULL until the first bridge-domain call */
+  struct vg_l2_main *l2;
 };
 
 /* ---- errors (vg_last_error) ---- */
@@ -239,6 +244,7 @@ struct vg_interface {
   uint8_t is_bvi;
   /* L3 */
   uint32_t fib_index;       /* the VRF table its packets are looked up in */
+  uint8_t ip4_enabled;      /* has an IPv4 address: ethernet-input hands it IPv4 and ARP */
   vg_tx_fn_t *tx;   /* NULL: frames out of this interface are dropped */
   void (*destroy)(vg_main_t *dp, vg_interface_t *itf);
   int (*flush)(vg_main_t *dp, vg_interface_t *itf);
@@ -248,6 +254,7 @@ int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_inter
 vg_interface_t *vg_interface_get(vg_main_t *dp, uint32_t sw_if_index);
 void vg_interfaces_free(vg_main_t *dp);
 void vg_sub_interface_unlink(vg_main_t *dp, vg_interface_t *itf);
+void vg_l2_free(vg_main_t *dp);
 static inline void vg_if_count_rx(vg_main_t *dp, vg_thread_t *th, uint32_t sw, uint64_t pkts,
                                   uint64_t bytes) {
   uint64_t row = (uint64_t)th->index * dp->if_stats_stride + sw;

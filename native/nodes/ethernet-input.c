@@ -8,7 +8,7 @@
 
 #include "../engine/vg.h"
 
-enum { NEXT_DROP, NEXT_OUTPUT };
+enum { NEXT_DROP, NEXT_OUTPUT, NEXT_L2 };
 
 #define ETHERNET_INPUT_ERRORS(_)                                   \
   _(RUNT, "frame shorter than an ethernet header")                \
@@ -98,11 +98,19 @@ static uint32_t sub_interface(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b) {
   return sub;
 }
 
+/* A frame on a bridge port belongs to its domain, whatever its ethertype;
+ * the BVI is the domain's routed side, so its frames stay here. */
+static inline int bridged(vg_main_t *dp, const vg_buffer_t *b) {
+  const vg_interface_t *itf = vg_interface_get(dp, b->sw_if_index[VG_RX]);
+  return itf && itf->bd_index != VG_NONE && !itf->is_bvi;
+}
+
 static inline uint16_t classify(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b,
                                 uint32_t err) {
   if (VG_UNLIKELY(b->flags & VG_BUF_VLAN_1) && err == ERR_NONE && sub_interface(dp, th, b) == VG_NONE)
     err = dp->n_eth_redirect ? ERR_NONE : ERR_NO_SUBIF; /* a redirect takes any frame */
   if (VG_LIKELY(err == ERR_NONE)) {
+    if (bridged(dp, b)) return NEXT_L2;
     for (uint32_t r = 0; r < dp->n_eth_redirect; r++)
       if (dp->eth_redirect[r].ethertype == b->ethertype) {
         b->sw_if_index[VG_TX] = dp->eth_redirect[r].sw_if_index;
@@ -187,7 +195,7 @@ int vg_ethernet_redirect(vg_dp_t *dp, uint16_t ethertype, uint32_t tx_sw_if_inde
 const vg_node_reg_t vg_node_ethernet_input = {
     .name = "ethernet-input",
     .fn = ethernet_input_fn,
-    .next_nodes = (const char *const[]){"error-drop", "interface-output", NULL},
+    .next_nodes = (const char *const[]){"error-drop", "interface-output", "l2-input", NULL},
     .errors = (const char *const[]){
 #define _(sym, str) str,
         ETHERNET_INPUT_ERRORS(_)
