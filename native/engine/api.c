@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vg.h"
+#include "../ip4/ip4.h"
 
 #ifndef VG_VARIANT
 #error "VG_VARIANT must name the build variant"
@@ -62,6 +63,7 @@ vg_dp_t *vg_dp_create(const char *options) {
     if (vg_thread_init(dp, &dp->threads[t], t) < 0) goto fail;
   if (vg_trace_init(dp, (uint32_t)o.trace_max) < 0) goto fail;
   if (interfaces_init(dp) < 0) goto fail;
+  if (vg_ip4_init(dp) < 0) goto fail;
   return dp;
 fail:
   vg_dp_destroy(dp);
@@ -83,6 +85,7 @@ void vg_dp_destroy(vg_dp_t *dp) {
   vg_stats_free(dp);
   free(dp->eth_redirect);
   vg_l2_free(dp);
+  vg_ip4_free(dp);
   pthread_mutex_destroy(&dp->api_lock);
   free(dp);
 }
@@ -111,6 +114,31 @@ void vg_barrier_release(vg_main_t *dp) {
   while (atomic_load_explicit(&dp->barrier_parked, memory_order_acquire) > 0) sched_yield();
 }
 
+/* Table work the packet path asks for (ARP learning, neighbor aging) runs on
+ * thread 0 between frames, with the other dataplane threads parked and no
+ * API call in progress. When the API lock is taken the work waits for the
+ * next loop: the API caller's own barrier is about to park this thread. */
+#define MAINTENANCE_INTERVAL_NS 1000000000ull
+
+static void maintenance(vg_main_t *dp, vg_thread_t *th, int locked) {
+  if (th->index != 0) return;
+  uint64_t now = vg_time_ns();
+  if (!vg_ip4_learn_pending(dp) && now < dp->next_maintenance_ns) return;
+  if (!locked && pthread_mutex_trylock(&dp->api_lock) != 0) return;
+  int others = locked ? 0 : (int)dp->n_threads - 1;
+  if (others) {
+    atomic_store_explicit(&dp->barrier_request, 1, memory_order_release);
+    while (atomic_load_explicit(&dp->barrier_parked, memory_order_acquire) < others) sched_yield();
+  }
+  vg_ip4_apply_learned(dp);
+  dp->next_maintenance_ns = now + MAINTENANCE_INTERVAL_NS;
+  if (others) {
+    atomic_store_explicit(&dp->barrier_request, 0, memory_order_release);
+    while (atomic_load_explicit(&dp->barrier_parked, memory_order_acquire) > 0) sched_yield();
+  }
+  if (!locked) pthread_mutex_unlock(&dp->api_lock);
+}
+
 static void *thread_main(void *arg) {
   vg_thread_t *th = arg;
   vg_main_t *dp = th->dp;
@@ -120,6 +148,7 @@ static void *thread_main(void *arg) {
   pthread_setname_np(pthread_self(), name);
   while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
     vg_barrier_check(dp);
+    maintenance(dp, th, 0);
     if (vg_dispatch_once(dp, th)) {
       idle = 0;
       continue;
@@ -180,6 +209,7 @@ int64_t vg_dp_run_until_idle(vg_dp_t *dp, uint64_t max_loops) {
   }
   for (uint64_t loop = 0; !max_loops || loop < max_loops; loop++) {
     uint32_t in = 0;
+    maintenance(dp, &dp->threads[0], 1);
     for (uint32_t t = 0; t < dp->n_threads; t++) in += vg_dispatch_once(dp, &dp->threads[t]);
     total += in;
     if (!in && !vg_pg_pending(dp) && !vg_pcap_rx_pending(dp)) break;

@@ -8,18 +8,19 @@
 
 #include "../engine/vg.h"
 
-enum { NEXT_DROP, NEXT_OUTPUT, NEXT_L2 };
+enum { NEXT_DROP, NEXT_OUTPUT, NEXT_L2, NEXT_IP4, NEXT_ARP };
 
 #define ETHERNET_INPUT_ERRORS(_)                                   \
   _(RUNT, "frame shorter than an ethernet header")                \
   _(VLAN_TRUNCATED, "frame ends inside a VLAN tag")                \
   _(VLAN_TOO_MANY, "more than two VLAN tags")                      \
   _(LLC, "802.3 length field instead of an ethertype")             \
-  _(NO_IP4, "no IPv4 handler")                                     \
-  _(NO_ARP, "no ARP handler")                                      \
+  _(NO_IP4, "IPv4 is not enabled on the interface")                \
+  _(NO_ARP, "ARP on an interface without IPv4")                    \
   _(NO_IP6, "no IPv6 handler")                                     \
   _(UNKNOWN_TYPE, "unknown ethertype")                             \
-  _(NO_SUBIF, "no sub-interface for the VLAN")
+  _(NO_SUBIF, "no sub-interface for the VLAN")                     \
+  _(NOT_OUR_MAC, "destination MAC is not the interface's")
 
 enum {
 #define _(sym, str) ERR_##sym,
@@ -116,11 +117,21 @@ static inline uint16_t classify(vg_main_t *dp, vg_thread_t *th, vg_node_t *node,
         b->sw_if_index[VG_TX] = dp->eth_redirect[r].sw_if_index;
         return NEXT_OUTPUT;
       }
+    vg_interface_t *itf = dp->interfaces[b->sw_if_index[VG_RX]];
     switch (b->ethertype) {
-    case 0x0800: err = ERR_NO_IP4; break;
-    case 0x0806: err = ERR_NO_ARP; break;
+    case 0x0800: err = itf->ip4_enabled ? ERR_NONE : ERR_NO_IP4; break;
+    case 0x0806: err = itf->ip4_enabled ? ERR_NONE : ERR_NO_ARP; break;
     case 0x86dd: err = ERR_NO_IP6; break;
     default: err = ERR_UNKNOWN_TYPE; break;
+    }
+    if (err == ERR_NONE) {
+      /* A routed port takes frames for its MAC, broadcast and multicast. */
+      const uint8_t *dmac = vg_buffer_data(b) + b->l2_hdr_offset;
+      if (VG_UNLIKELY(!(dmac[0] & 1) && memcmp(dmac, itf->mac, 6) != 0)) err = ERR_NOT_OUR_MAC;
+      else {
+        vg_buffer_advance(b, b->l3_hdr_offset - b->current_data);
+        return b->ethertype == 0x0800 ? NEXT_IP4 : NEXT_ARP;
+      }
     }
   }
   b->error = vg_node_error(node, err);
@@ -195,7 +206,8 @@ int vg_ethernet_redirect(vg_dp_t *dp, uint16_t ethertype, uint32_t tx_sw_if_inde
 const vg_node_reg_t vg_node_ethernet_input = {
     .name = "ethernet-input",
     .fn = ethernet_input_fn,
-    .next_nodes = (const char *const[]){"error-drop", "interface-output", "l2-input", NULL},
+    .next_nodes = (const char *const[]){"error-drop", "interface-output", "l2-input", "ip4-input",
+                                        "arp-input", NULL},
     .errors = (const char *const[]){
 #define _(sym, str) str,
         ETHERNET_INPUT_ERRORS(_)

@@ -134,7 +134,7 @@ TEST(graph_lists_nodes_and_their_next_nodes) {
   REQUIRE(dp);
   char buf[4096];
   CHECK(vg_graph_format(dp, buf, sizeof buf) > 0);
-  CHECK_STR_CONTAINS(buf, "ethernet-input error-drop,interface-output\n");
+  CHECK_STR_CONTAINS(buf, "ethernet-input error-drop,interface-output,l2-input,ip4-input,arp-input\n");
   CHECK_STR_CONTAINS(buf, "pcap-input ethernet-input\n");
   CHECK(vg_node_find(dp, "ethernet-input") >= 0);
   CHECK_EQ(vg_node_find(dp, "no-such-node"), VG_E_NOTFOUND);
@@ -159,15 +159,15 @@ TEST(stats_segment_directory_and_runtime_counters) {
   CHECK_EQ(stat_elem(dp, "/nodes/packets", "error-drop"), 1000);
   CHECK(stat_elem(dp, "/nodes/vectors", "ethernet-input") >= 4); /* 1000 in vectors of <= 256 */
   CHECK(stat_elem(dp, "/nodes/clocks", "ethernet-input") > 0);
-  CHECK_EQ(stat_error(dp, "ethernet-input/no IPv4 handler"), 1000);
+  CHECK_EQ(stat_error(dp, "ethernet-input/IPv4 is not enabled on the interface"), 1000);
   CHECK_EQ(stat_elem(dp, "/if/rx-packets", "pg0"), 1000);
   CHECK_EQ(stat_elem(dp, "/if/rx-bytes", "pg0"), 64000);
   CHECK_EQ(stat_elem(dp, "/if/drops", "pg0"), 1000);
   CHECK_EQ(vg_stats_clear(dp, "runtime"), 0);
   CHECK_EQ(stat_elem(dp, "/nodes/packets", "ethernet-input"), 0);
-  CHECK_EQ(stat_error(dp, "ethernet-input/no IPv4 handler"), 1000);
+  CHECK_EQ(stat_error(dp, "ethernet-input/IPv4 is not enabled on the interface"), 1000);
   CHECK_EQ(vg_stats_clear(dp, "all"), 0);
-  CHECK_EQ(stat_error(dp, "ethernet-input/no IPv4 handler"), 0);
+  CHECK_EQ(stat_error(dp, "ethernet-input/IPv4 is not enabled on the interface"), 0);
   CHECK_EQ(stat_elem(dp, "/if/rx-packets", "pg0"), 0);
   CHECK_EQ(vg_stats_clear(dp, "everything"), VG_E_INVAL);
   CHECK_EQ(vg_buffer_pool_available(dp), 2048);

@@ -26,7 +26,7 @@ TEST(ethernet_bad_frames_counted_by_reason) {
   CHECK_EQ(stat_error(dp, "ethernet-input/more than two VLAN tags"), 1);
   CHECK_EQ(stat_error(dp, "ethernet-input/802.3 length field instead of an ethertype"), 1);
   CHECK_EQ(stat_error(dp, "ethernet-input/unknown ethertype"), 1);
-  CHECK_EQ(stat_error(dp, "ethernet-input/no ARP handler"), 1);
+  CHECK_EQ(stat_error(dp, "ethernet-input/ARP on an interface without IPv4"), 1);
   CHECK_EQ(stat_error(dp, "ethernet-input/no IPv6 handler"), 1);
   CHECK_EQ(stat_elem(dp, "/nodes/packets", "error-drop"), 8);
   CHECK_EQ(stat_elem(dp, "/if/drops", "in0"), 8);
@@ -47,7 +47,7 @@ TEST(ethernet_vlan_tags_and_redirect_by_inner_type) {
   vg_dp_t *dp = run_frames(frames, len, 4, 0x88b5, out);
   REQUIRE(dp);
   CHECK_EQ(stat_elem(dp, "/if/tx-packets", "out0"), 3);
-  CHECK_EQ(stat_error(dp, "ethernet-input/no IPv4 handler"), 1);
+  CHECK_EQ(stat_error(dp, "ethernet-input/IPv4 is not enabled on the interface"), 1);
   /* Removing the redirect sends the type to drop again. */
   CHECK_EQ(vg_ethernet_redirect(dp, 0x88b5, UINT32_MAX), 0);
   CHECK_EQ(vg_ethernet_redirect(dp, 0x88b5, UINT32_MAX), VG_E_NOTFOUND);

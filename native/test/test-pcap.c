@@ -90,7 +90,7 @@ TEST(pcap_round_trip_including_jumbo_frames) {
   CHECK_EQ(stat_elem(dp, "/if/rx-packets", "in0"), 3);
   CHECK_EQ(stat_elem(dp, "/if/rx-bytes", "in0"), la + lb + lc);
   CHECK_EQ(stat_elem(dp, "/if/tx-packets", "out0"), 2);
-  CHECK_EQ(stat_error(dp, "ethernet-input/no IPv4 handler"), 1);
+  CHECK_EQ(stat_error(dp, "ethernet-input/IPv4 is not enabled on the interface"), 1);
   CHECK_EQ(vg_buffer_pool_available(dp), 2048);
   vg_dp_destroy(dp);
   vg_pcap_file_t *f;
