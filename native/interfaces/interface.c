@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../engine/vg.h"
+#include "../ip4/ip4.h"
 
 vg_interface_t *vg_interface_get(vg_main_t *dp, uint32_t sw_if_index) {
   return sw_if_index < dp->n_interfaces ? dp->interfaces[sw_if_index] : NULL;
@@ -94,6 +95,7 @@ static int has_subs(const vg_interface_t *itf) {
 int vg_interface_delete(vg_dp_t *dp, uint32_t sw_if_index) {
   pthread_mutex_lock(&dp->api_lock);
   vg_interface_t *itf = vg_interface_get(dp, sw_if_index);
+  const char *busy;
   int rc = 0;
   if (!itf) rc = vg_error(VG_E_NOTFOUND, "no interface with sw_if_index %u", sw_if_index);
   else if (itf->sub_by_vlan && has_subs(itf))
@@ -101,6 +103,10 @@ int vg_interface_delete(vg_dp_t *dp, uint32_t sw_if_index) {
   else if (vg_pg_uses_interface(dp, sw_if_index))
     rc = vg_error(VG_E_STATE, "interface %s carries packet-generator streams: delete them first",
                   itf->name);
+  else if (itf->bd_index != VG_NONE)
+    rc = vg_error(VG_E_STATE, "interface %s is a bridge-domain port: take it out first", itf->name);
+  else if ((busy = vg_ip4_interface_busy(dp, sw_if_index)))
+    rc = vg_error(VG_E_STATE, "interface %s %s", itf->name, busy);
   else {
     vg_barrier_sync(dp);
     interface_destroy(dp, itf);

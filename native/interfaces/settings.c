@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../engine/vg.h"
+#include "../ip4/ip4.h"
 
 /* Runs fn on the interface under the API lock and barrier. */
 typedef int interface_op_t(vg_main_t *dp, vg_interface_t *itf, const void *arg);
@@ -24,12 +25,13 @@ static int with_interface(vg_dp_t *dp, uint32_t sw, interface_op_t *fn, const vo
 }
 
 static int set_mac(vg_main_t *dp, vg_interface_t *itf, const void *arg) {
-  (void)dp;
   const uint8_t *mac = arg;
   if (mac[0] & 1)
     return vg_error(VG_E_INVAL, "interface %s: %02x:%02x:%02x:%02x:%02x:%02x is a multicast MAC",
                     itf->name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
   memcpy(itf->mac, mac, 6);
+  /* Rewrites carry the source MAC: rebuild them for this port. */
+  vg_adj_update_rewrites(dp, itf->sw_if_index);
   return 0;
 }
 

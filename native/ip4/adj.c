@@ -63,7 +63,10 @@ void vg_adj_update_rewrites(vg_main_t *dp, uint32_t sw) {
   vg_ip4_main_t *im = dp->ip4;
   for (uint32_t i = 0; i < im->n_adjs; i++) {
     vg_adj_t *a = &im->adjs[i];
-    if (a->type == VG_ADJ_NEIGHBOR && a->sw_if_index == sw && a->resolved) build_rewrite(dp, a, a->rewrite);
+    if (a->type != VG_ADJ_NEIGHBOR || a->sw_if_index != sw || !a->resolved) continue;
+    uint8_t dst[6];
+    memcpy(dst, a->rewrite, 6);
+    build_rewrite(dp, a, dst);
   }
 }
 
@@ -265,4 +268,13 @@ uint32_t vg_l2_header(vg_main_t *dp, uint32_t sw, const uint8_t *dst, uint16_t t
   out[n] = (uint8_t)(type >> 8);
   out[n + 1] = (uint8_t)type;
   return n + 2;
+}
+
+const char *vg_ip4_interface_busy(vg_main_t *dp, uint32_t sw) {
+  vg_ip4_main_t *im = dp->ip4;
+  uint32_t addr;
+  if (vg_if_ip4_first(dp, sw, &addr)) return "has IPv4 addresses: remove them first";
+  for (uint32_t i = 0; i < im->n_adjs; i++)
+    if (im->adjs[i].sw_if_index == sw && im->adjs[i].refs) return "is the next hop of routes: remove them first";
+  return NULL;
 }

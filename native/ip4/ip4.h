@@ -199,6 +199,8 @@ int vg_if_ip4_first(vg_main_t *dp, uint32_t sw_if_index, uint32_t *addr);
 /* The interface's address on the network that holds peer, else the first. */
 int vg_if_ip4_for_peer(vg_main_t *dp, uint32_t sw_if_index, uint32_t peer, uint32_t *addr);
 int vg_if_ip4_is_local(vg_main_t *dp, uint32_t sw_if_index, uint32_t addr);
+/* Why sw_if_index cannot be deleted yet, or NULL. */
+const char *vg_ip4_interface_busy(vg_main_t *dp, uint32_t sw_if_index);
 int vg_proxy_arp_match(vg_main_t *dp, uint32_t vrf, uint32_t addr);
 
 /* flow hash for ECMP: addresses, protocol and ports */
