@@ -51,6 +51,9 @@ const PROTOTYPES = {
   vg_stats_clear: 'int vg_stats_clear(vg_dp_t *dp, const char *what)',
   vg_pcap_interface_create:
     'int vg_pcap_interface_create(vg_dp_t *dp, const char *name, const char *rx_path, uint32_t rx_loops, const char *tx_path)',
+  vg_af_packet_create:
+    'int vg_af_packet_create(vg_dp_t *dp, const char *name, const char *host_if, const char *options)',
+  vg_tap_create: 'int vg_tap_create(vg_dp_t *dp, const char *name, const char *host_if, const char *options)',
   vg_interface_delete: 'int vg_interface_delete(vg_dp_t *dp, uint32_t sw_if_index)',
   vg_interface_find: 'int vg_interface_find(vg_dp_t *dp, const char *name)',
   vg_interface_set_admin: 'int vg_interface_set_admin(vg_dp_t *dp, uint32_t sw_if_index, int up)',

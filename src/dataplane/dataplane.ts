@@ -121,6 +121,17 @@ export class Dataplane {
     return this.call('vg_pcap_interface_create', name, opts.rx ?? null, opts.rxLoops ?? 1, opts.tx ?? null);
   }
 
+  /* Owns the Linux interface hostIf (a NIC or veth end) through mmapped
+   * AF_PACKET rings. options: "rx-frames=N tx-frames=N qdisc-bypass=0|1". */
+  afPacketCreate(name: string, hostIf: string, options = ''): number {
+    return this.call('vg_af_packet_create', name, hostIf, options);
+  }
+
+  /* Creates the Linux TAP device hostIf, the host's view of a dataplane port. */
+  tapCreate(name: string, hostIf: string, options = ''): number {
+    return this.call('vg_tap_create', name, hostIf, options);
+  }
+
   /* sw_if_index, or undefined when there is no such interface. */
   interfaceFind(name: string): number | undefined {
     const rc = this.lib.raw.vg_interface_find(this.dp, name) as number;
