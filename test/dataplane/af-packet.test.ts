@@ -8,7 +8,7 @@ import { withoutVariantPin } from '../helpers';
 /* The af_packet and tap interfaces against real Linux interfaces: a veth
  * pair into a namespace made for the run, and a TAP device. Traffic comes
  * from the kernel itself (an ARP request for an unused address) and from
- * the packet generator, so no tool beyond iproute2 and sh is needed. */
+ * the packet generator, so no tool beyond iproute2 and bash (its /dev/udp) is needed. */
 const isRoot = process.getuid?.() === 0;
 const hasIp = spawnSync('ip', ['-V']).status === 0;
 const netnsReason = !isRoot ? 'needs root' : !hasIp ? 'needs iproute2 (ip)' : '';
@@ -72,7 +72,7 @@ describe('dataplane af_packet and tap interfaces', () => {
       dp.ethernetRedirect(0x88b5, a);
       dp.start();
       /* the namespace asks who has an unused address: an ARP request the dataplane receives */
-      sh(`ip netns exec ${ns} sh -c 'echo x > /dev/udp/192.168.234.9/9' 2>/dev/null || true`);
+      sh(`ip netns exec ${ns} bash -c 'echo x > /dev/udp/192.168.234.9/9' 2>/dev/null || true`);
       await until('rx counter moves', () => counters('host0').rxPackets >= 1);
       assert.ok(counters('host0').rxBytes >= 42, 'an ARP request is at least 42 bytes');
       dp.pgStreamAdd('name=s count=25 size=100 eth.type=0x88b5');
@@ -88,7 +88,7 @@ describe('dataplane af_packet and tap interfaces', () => {
       assert.match(sh(`ip link show ${tap}`), /UP/);
       sh(`ip addr add 192.168.235.1/24 dev ${tap}`);
       dp.start();
-      sh(`sh -c 'echo x > /dev/udp/192.168.235.9/9' 2>/dev/null || true`);
+      sh(`bash -c 'echo x > /dev/udp/192.168.235.9/9' 2>/dev/null || true`);
       await until('tap rx counter moves', () => counters('tap0').rxPackets >= 1);
       dp.stop();
       dp.interfaceDelete(t);
