@@ -18,71 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test-netns.h"
 #include "test-util.h"
 #include "test.h"
 
 #define TYPE_AB 0x88b5 /* redirected one way */
 #define TYPE_BA 0x88b6 /* and back */
-
-static int skipped(void) {
-  const char *why = getenv("VECGATE_TEST_EMULATED") ? "emulated: no AF_PACKET or namespaces under qemu-user"
-                    : geteuid() != 0 ? "needs root for network namespaces, AF_PACKET and TAP"
-                    : system("ip -V >/dev/null 2>&1") != 0 ? "needs iproute2 (ip)"
-                    : NULL;
-  if (why) printf("    (skipped: %s)\n", why);
-  return why != NULL;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int rc = system(cmd);
-  return rc == 0 ? 0 : -1;
-}
-
-static uint64_t now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-/* A veth pair: `host` stays in this namespace (the af_packet interface's
- * host_if), `peer` lives in namespace `ns` with an address. */
-typedef struct {
-  char ns[32], host[IFNAMSIZ], peer[IFNAMSIZ];
-} link_t;
-
-static void ipv6_off(const char *ns, const char *ifname) {
-  if (sh("%s%s sh -c 'echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6' 2>/dev/null",
-         ns ? "ip netns exec " : "", ns ? ns : "", ifname)) {
-    /* a kernel without IPv6 is quiet anyway */
-  }
-}
-
-static int link_make(link_t *l, int k, const char *cidr, int mtu) {
-  snprintf(l->ns, sizeof l->ns, "vgtest-%d-%d", (int)getpid(), k);
-  snprintf(l->host, sizeof l->host, "vg%dh%d", (int)getpid(), k);
-  snprintf(l->peer, sizeof l->peer, "vg%dp%d", (int)getpid(), k);
-  if (sh("ip netns add %s", l->ns)) return -1;
-  ipv6_off(l->ns, "all");
-  ipv6_off(l->ns, "default");
-  if (sh("ip link add %s mtu %d type veth peer name %s mtu %d netns %s", l->host, mtu, l->peer,
-         mtu, l->ns))
-    return -1;
-  ipv6_off(NULL, l->host);
-  return sh("ip -n %s addr add %s dev %s && ip -n %s link set %s up", l->ns, cidr, l->peer, l->ns,
-            l->peer);
-}
-
-static void link_delete(const link_t *l) {
-  if (l->ns[0] && sh("ip link del %s 2>/dev/null; ip netns del %s 2>/dev/null", l->host, l->ns)) {
-    /* already gone */
-  }
-}
 
 /* A packet socket on ifname inside namespace ns (NULL: ours), bound to
  * receive `proto`. Only this thread changes namespace, and only for the
@@ -256,11 +197,24 @@ static void both_ways(link_t *l1, link_t *l2) {
   CHECK_EQ(stat_elem(dp, "/if/rx-bytes", "host-a"), ab.bytes + jumbo.bytes);
   /* our own tx never comes back as rx (PACKET_IGNORE_OUTGOING) */
   CHECK_EQ(stat_elem(dp, "/if/rx-packets", "host-b"), 50);
-  stop_and_count_buffers(dp, 4096);
   static char trace[4096];
   vg_trace_format(dp, trace, sizeof trace);
   CHECK_STR_CONTAINS(trace, "af-packet-input");
   CHECK_STR_CONTAINS(trace, "af_packet rx sw_if_index 0, 60 bytes");
+  /* The kernel takes a VLAN tag off into the ring header; it is put back,
+   * so ethernet-input sees the tag and redirects by the inner type. */
+  vg_trace_clear(dp);
+  CHECK_EQ(vg_trace_add(dp, "af-packet-input", 1), 0);
+  uint8_t tagged[100];
+  uint32_t tagged_len = make_frame(tagged, (const uint16_t[]){0x8100}, (const uint16_t[]){7}, 1,
+                                   TYPE_AB, 82);
+  CHECK_EQ(send(s1, tagged, tagged_len, 0), tagged_len);
+  CHECK_EQ(stat_wait(dp, "/if/tx-packets", "host-b", 61), 61);
+  CHECK_EQ(stat_elem(dp, "/if/tx-bytes", "host-b"), ab.bytes + tagged_len);
+  stop_and_count_buffers(dp, 4096);
+  vg_trace_format(dp, trace, sizeof trace);
+  CHECK_STR_CONTAINS(trace, "100 bytes, vlan tci 0x0007 restored");
+  CHECK_STR_CONTAINS(trace, "0x88b5: 02:00:00:00:00:01 -> 02:00:00:00:00:02 vlan 7");
 out:
   frames_free(&ab);
   frames_free(&ba);
@@ -271,7 +225,7 @@ out:
 }
 
 TEST(af_packet_carries_frames_both_ways_between_namespaces) {
-  if (skipped()) return;
+  if (netns_skipped()) return;
   link_t l1, l2;
   memset(&l1, 0, sizeof l1);
   memset(&l2, 0, sizeof l2);
@@ -320,7 +274,7 @@ out:
 }
 
 TEST(af_packet_jumbo_frames_become_chains_and_leave_whole) {
-  if (skipped()) return;
+  if (netns_skipped()) return;
   link_t l1, l2;
   memset(&l1, 0, sizeof l1);
   memset(&l2, 0, sizeof l2);
@@ -382,7 +336,7 @@ out:
 }
 
 TEST(tap_connects_the_host_and_the_dataplane_both_ways) {
-  if (skipped()) return;
+  if (netns_skipped()) return;
   link_t l1;
   memset(&l1, 0, sizeof l1);
   char tap[IFNAMSIZ];
@@ -443,7 +397,7 @@ out:
 }
 
 TEST(thread_af_packet_tx_from_two_workers_shares_one_ring) {
-  if (skipped()) return;
+  if (netns_skipped()) return;
   link_t l1;
   memset(&l1, 0, sizeof l1);
   two_workers(&l1);
