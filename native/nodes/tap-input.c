@@ -34,7 +34,6 @@ static uint32_t drain(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_interf
       break;
     }
     vg_buffer_t *b = vg_buffer(dp, bi[n]);
-    memset(b, 0, sizeof *b);
     struct iovec iov[2] = {{vg_buffer_data(b), VG_BUFFER_DATA_SIZE},
                            {dev->spill, VG_TAP_MAX_FRAME - VG_BUFFER_DATA_SIZE}};
     ssize_t r = readv(dev->fd, iov, 2);
@@ -43,6 +42,7 @@ static uint32_t drain(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_interf
       if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) read_failed++;
       break;
     }
+    memset(b, 0, sizeof *b); /* only now: an idle poll costs no more than the read */
     b->sw_if_index[VG_RX] = itf->sw_if_index;
     b->sw_if_index[VG_TX] = VG_NONE;
     b->current_length = (uint16_t)(r < VG_BUFFER_DATA_SIZE ? r : VG_BUFFER_DATA_SIZE);
