@@ -1,6 +1,8 @@
 /* l2-fwd: looks up the destination MAC in the frame's bridge domain. Known
  * unicast leaves by its port (l2-output); broadcast, multicast and unknown
- * unicast are flooded when the domain allows it, else dropped. */
+ * unicast are flooded when the domain allows it, else dropped. Two passes
+ * over the vector, as in l2-learn: keys and FIB slot prefetches first, then
+ * the lookups. */
 #include <stdio.h>
 
 #include "../l2/bridge.h"
@@ -35,23 +37,33 @@ static int format_l2_fwd_trace(char *out, size_t size, const void *rec) {
   return k + snprintf(out + k, size - (size_t)k, t->next == NEXT_FLOOD ? "flood" : "drop");
 }
 
-static inline uint16_t forward(vg_l2_main_t *l2, vg_node_t *node, vg_buffer_t *b,
-                               const uint8_t *dst) {
-  uint32_t bdi = vg_l2_opaque(b)->bd_index;
+/* Pass one does little per packet, so it prefetches further ahead than
+ * the usual eight to cover a buffer's trip from L2. */
+#define AHEAD 16
+
+/* What pass one gathers per packet (see l2-learn). */
+typedef struct {
+  uint64_t key[VG_FRAME_SIZE]; /* 0: a group (broadcast/multicast) address */
+  uint32_t bd[VG_FRAME_SIZE];
+  uint32_t rx[VG_FRAME_SIZE];
+} keys_t;
+
+static inline uint16_t forward(const vg_l2_main_t *l2, vg_node_t *node, vg_buffer_t *b,
+                               uint64_t key, uint32_t bdi, uint32_t rx) {
   const vg_bd_t *bd = &l2->bds[bdi];
-  if (VG_UNLIKELY(dst[0] & 1)) {
+  if (VG_UNLIKELY(!key)) {
     if (VG_LIKELY(bd->flood)) return NEXT_FLOOD;
     b->error = vg_node_error(node, ERR_FLOOD_OFF);
     return NEXT_DROP;
   }
-  const vg_l2fib_entry_t *e = vg_l2fib_lookup(l2, vg_l2fib_key(bdi, vg_l2_mac(dst)));
+  const vg_l2fib_entry_t *e = vg_l2fib_lookup(l2, key);
   if (VG_UNLIKELY(!e)) {
     if (bd->uu_flood) return NEXT_FLOOD;
     b->error = vg_node_error(node, ERR_UU_DROP);
     return NEXT_DROP;
   }
   uint32_t port = (uint32_t)vg_l2fib_val(e);
-  if (VG_UNLIKELY(port == b->sw_if_index[VG_RX])) {
+  if (VG_UNLIKELY(port == rx)) {
     b->error = vg_node_error(node, ERR_SAME_PORT);
     return NEXT_DROP;
   }
@@ -59,40 +71,46 @@ static inline uint16_t forward(vg_l2_main_t *l2, vg_node_t *node, vg_buffer_t *b
   return NEXT_OUTPUT;
 }
 
-static inline uint16_t one(vg_thread_t *th, vg_node_t *node, vg_l2_main_t *l2, vg_buffer_t *b) {
-  const uint8_t *dst = vg_buffer_current(b);
-  uint16_t next = forward(l2, node, b, dst);
-  if (VG_UNLIKELY(vg_traced(b))) {
-    l2_fwd_trace_t *t = vg_trace_record(th, node, b, sizeof *t);
-    memcpy(t->dst, dst, 6);
-    t->next = next;
-    t->bd_id = l2->bds[vg_l2_opaque(b)->bd_index].bd_id;
-    t->tx_sw_if_index = b->sw_if_index[VG_TX];
-  }
-  return next;
-}
-
-static inline void prefetch_slot(vg_main_t *dp, vg_l2_main_t *l2, uint32_t bi) {
-  vg_buffer_t *b = vg_buffer(dp, bi);
-  uint64_t key = vg_l2fib_key(vg_l2_opaque(b)->bd_index, vg_l2_mac(vg_buffer_current(b)));
-  VG_PREFETCH(vg_l2fib_slot(l2, key));
-}
-
-static uint32_t l2_fwd_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  vg_l2_main_t *l2 = dp->l2;
-  uint16_t next[VG_FRAME_SIZE];
-  uint32_t n = f->n, i = 0;
-  /* Buffers eight ahead, their FIB slots four ahead (see l2-learn). */
-  for (; i + 12 <= n; i += 4) {
-    for (uint32_t k = 8; k < 12; k++) {
-      vg_buffer_t *pb = vg_buffer(dp, f->bi[i + k]);
+static int gather(vg_main_t *dp, const vg_l2_main_t *l2, vg_frame_t *f, keys_t *k) {
+  int traced = 0;
+  for (uint32_t i = 0; i < f->n; i++) {
+    if (i + AHEAD < f->n) {
+      vg_buffer_t *pb = vg_buffer(dp, f->bi[i + AHEAD]);
       VG_PREFETCH_W(pb);
       VG_PREFETCH(vg_buffer_current(pb));
     }
-    for (uint32_t k = 4; k < 8; k++) prefetch_slot(dp, l2, f->bi[i + k]);
-    for (uint32_t k = 0; k < 4; k++) next[i + k] = one(th, node, l2, vg_buffer(dp, f->bi[i + k]));
+    vg_buffer_t *b = vg_buffer(dp, f->bi[i]);
+    const uint8_t *dst = vg_buffer_current(b);
+    k->bd[i] = vg_l2_opaque(b)->bd_index;
+    k->rx[i] = b->sw_if_index[VG_RX];
+    k->key[i] = dst[0] & 1 ? 0 : vg_l2fib_key(k->bd[i], vg_l2_mac(dst));
+    VG_PREFETCH(vg_l2fib_slot(l2, k->key[i]));
+    traced |= vg_traced(b);
   }
-  for (; i < n; i++) next[i] = one(th, node, l2, vg_buffer(dp, f->bi[i]));
+  return traced;
+}
+
+static void trace(vg_thread_t *th, vg_node_t *node, const vg_l2_main_t *l2, vg_buffer_t *b,
+                  uint16_t next) {
+  l2_fwd_trace_t *t = vg_trace_record(th, node, b, sizeof *t);
+  memcpy(t->dst, vg_buffer_current(b), 6);
+  t->next = next;
+  t->bd_id = l2->bds[vg_l2_opaque(b)->bd_index].bd_id;
+  t->tx_sw_if_index = b->sw_if_index[VG_TX];
+}
+
+static uint32_t l2_fwd_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
+  const vg_l2_main_t *l2 = dp->l2;
+  uint16_t next[VG_FRAME_SIZE];
+  uint32_t n = f->n;
+  keys_t k;
+  int traced = gather(dp, l2, f, &k);
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + 8 < n) VG_PREFETCH_W(vg_buffer(dp, f->bi[i + 8]));
+    vg_buffer_t *b = vg_buffer(dp, f->bi[i]);
+    next[i] = forward(l2, node, b, k.key[i], k.bd[i], k.rx[i]);
+    if (VG_UNLIKELY(traced) && vg_traced(b)) trace(th, node, l2, b, next[i]);
+  }
   vg_enqueue_to_next(th, node, f->bi, next, n);
   return n;
 }

@@ -1,7 +1,9 @@
 /* l2-learn: records which port each source MAC was seen on, in the frame's
  * bridge domain, then passes the frame to l2-fwd. A known MAC on its known
  * port costs one lookup and no write (the "seen" second is rewritten at
- * most once a second per MAC). */
+ * most once a second per MAC). Two passes over the vector: the first reads
+ * the buffers and prefetches each packet's FIB slot, the second looks up
+ * from arrays, so no lookup waits on a buffer or a slot. */
 #include <stdio.h>
 
 #include "../l2/bridge.h"
@@ -42,12 +44,20 @@ static int format_l2_learn_trace(char *out, size_t size, const void *rec) {
                   t->result == UINT16_MAX ? "known" : l2_learn_errors[t->result]);
 }
 
+/* Pass one does little per packet, so it prefetches further ahead than
+ * the usual eight to cover a buffer's trip from L2. */
+#define AHEAD 16
+
+/* What pass one gathers per packet, so pass two touches no buffer. */
+typedef struct {
+  uint64_t key[VG_FRAME_SIZE];
+  uint32_t sw[VG_FRAME_SIZE];
+} keys_t;
+
 /* Returns the counter the frame bumps, or UINT16_MAX when nothing changes. */
-static inline uint16_t learn(vg_l2_main_t *l2, vg_buffer_t *b, const uint8_t *src, uint32_t now) {
-  if (VG_UNLIKELY(src[0] & 1)) return ERR_MCAST_SRC;
-  uint32_t bd = vg_l2_opaque(b)->bd_index, sw = b->sw_if_index[VG_RX];
-  uint64_t mac = vg_l2_mac(src);
-  vg_l2fib_entry_t *e = vg_l2fib_lookup(l2, vg_l2fib_key(bd, mac));
+static inline uint16_t learn(vg_l2_main_t *l2, uint64_t key, uint32_t sw, uint32_t now) {
+  if (VG_UNLIKELY(!key)) return ERR_MCAST_SRC;
+  vg_l2fib_entry_t *e = vg_l2fib_lookup(l2, key);
   if (VG_LIKELY(e != NULL)) {
     uint64_t v = vg_l2fib_val(e);
     if (v & VG_L2FIB_STATIC) return (uint32_t)v == sw ? UINT16_MAX : ERR_STATIC_ELSEWHERE;
@@ -57,44 +67,50 @@ static inline uint16_t learn(vg_l2_main_t *l2, vg_buffer_t *b, const uint8_t *sr
       return UINT16_MAX;
     }
   }
-  int rc = vg_l2fib_learn(l2, bd, mac, sw, now);
+  int rc = vg_l2fib_learn(l2, (uint32_t)(key >> 48) - 1, key & 0xffffffffffffull, sw, now);
   return rc == 1 ? ERR_LIMIT : rc == 2 ? ERR_FULL : e ? ERR_MOVED : ERR_LEARNED;
 }
 
-static inline void one(vg_thread_t *th, vg_node_t *node, vg_l2_main_t *l2, vg_buffer_t *b,
-                       uint32_t now) {
-  const uint8_t *src = vg_buffer_current(b) + 6;
-  uint16_t r = learn(l2, b, src, now);
-  if (VG_UNLIKELY(r != UINT16_MAX)) vg_node_count_error(th, node, r, 1);
-  if (VG_UNLIKELY(vg_traced(b))) {
-    l2_learn_trace_t *t = vg_trace_record(th, node, b, sizeof *t);
-    memcpy(t->src, src, 6);
-    t->result = r;
-    t->sw_if_index = b->sw_if_index[VG_RX];
+/* Pass one: the key of each source MAC (0 for a group address, never
+ * learned), its FIB slot prefetched so pass two finds it in cache. */
+static int gather(vg_main_t *dp, vg_l2_main_t *l2, vg_frame_t *f, keys_t *k) {
+  int traced = 0;
+  for (uint32_t i = 0; i < f->n; i++) {
+    if (i + AHEAD < f->n) {
+      vg_buffer_t *pb = vg_buffer(dp, f->bi[i + AHEAD]);
+      VG_PREFETCH(pb);
+      VG_PREFETCH(vg_buffer_current(pb) + 6);
+    }
+    vg_buffer_t *b = vg_buffer(dp, f->bi[i]);
+    const uint8_t *src = vg_buffer_current(b) + 6;
+    k->sw[i] = b->sw_if_index[VG_RX];
+    k->key[i] = src[0] & 1 ? 0 : vg_l2fib_key(vg_l2_opaque(b)->bd_index, vg_l2_mac(src));
+    VG_PREFETCH(vg_l2fib_slot(l2, k->key[i]));
+    traced |= vg_traced(b);
   }
+  return traced;
 }
 
-static inline void prefetch_slot(vg_main_t *dp, vg_l2_main_t *l2, uint32_t bi) {
-  vg_buffer_t *b = vg_buffer(dp, bi);
-  uint64_t key = vg_l2fib_key(vg_l2_opaque(b)->bd_index, vg_l2_mac(vg_buffer_current(b) + 6));
-  VG_PREFETCH(vg_l2fib_slot(l2, key));
+static void trace(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f, uint32_t i,
+                  uint16_t r) {
+  vg_buffer_t *b = vg_buffer(dp, f->bi[i]);
+  if (!vg_traced(b)) return;
+  l2_learn_trace_t *t = vg_trace_record(th, node, b, sizeof *t);
+  memcpy(t->src, vg_buffer_current(b) + 6, 6);
+  t->result = r;
+  t->sw_if_index = b->sw_if_index[VG_RX];
 }
 
 static uint32_t l2_learn_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
   vg_l2_main_t *l2 = dp->l2;
-  uint32_t n = f->n, i = 0, now = vg_l2_now(l2);
-  /* Buffers eight ahead, then their FIB slots four ahead: by the time a
-   * packet is looked up, its slot's cache line is on its way. */
-  for (; i + 12 <= n; i += 4) {
-    for (uint32_t k = 8; k < 12; k++) {
-      vg_buffer_t *pb = vg_buffer(dp, f->bi[i + k]);
-      VG_PREFETCH(pb);
-      VG_PREFETCH(vg_buffer_current(pb));
-    }
-    for (uint32_t k = 4; k < 8; k++) prefetch_slot(dp, l2, f->bi[i + k]);
-    for (uint32_t k = 0; k < 4; k++) one(th, node, l2, vg_buffer(dp, f->bi[i + k]), now);
+  uint32_t n = f->n, now = vg_l2_now(l2);
+  keys_t k;
+  int traced = gather(dp, l2, f, &k);
+  for (uint32_t i = 0; i < n; i++) {
+    uint16_t r = learn(l2, k.key[i], k.sw[i], now);
+    if (VG_UNLIKELY(r != UINT16_MAX)) vg_node_count_error(th, node, r, 1);
+    if (VG_UNLIKELY(traced)) trace(dp, th, node, f, i, r);
   }
-  for (; i < n; i++) one(th, node, l2, vg_buffer(dp, f->bi[i]), now);
   vg_enqueue_next(th, node, NEXT_FWD, f->bi, n);
   return n;
 }
