@@ -1,9 +1,11 @@
 /* Scenario name -> function. A new scenario is one file plus one line here. */
+import { l2Bridge } from './l2-bridge';
 import { pgEthernet } from './pg-ethernet';
 import { Scenario } from './scenario';
 
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'pg-ethernet': pgEthernet,
+  'l2-bridge': l2Bridge,
 };
 
 export function scenarioNames(): string[] {

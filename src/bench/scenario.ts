@@ -5,6 +5,7 @@ export interface BenchOptions {
   packets: number;
   variant?: string; /* pinned variant; default: VECGATE_VARIANT or the best */
   warmupPackets?: number;
+  macs?: number; /* l2-bridge: destination MACs in the L2 FIB */
 }
 
 export interface BenchNode {

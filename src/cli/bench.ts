@@ -1,4 +1,4 @@
-/* vecgate bench <scenario> [--json] [--variant V] [--packets N] */
+/* vecgate bench <scenario> [--json] [--variant V] [--packets N] [--warmup N] [--macs N] */
 import { parseArgs } from 'node:util';
 
 import { formatBench } from '../bench/format';
@@ -24,6 +24,7 @@ export function benchCommand(args: string[]): number {
       variant: { type: 'string' },
       packets: { type: 'string' },
       warmup: { type: 'string' },
+      macs: { type: 'string' },
     },
   });
   const valid = scenarioNames().join(', ');
@@ -33,7 +34,8 @@ export function benchCommand(args: string[]): number {
   if (!scenario) throw new UsageError(`unknown scenario ${name} (valid: ${valid})`);
   const packets = values.packets ? count(values.packets, '--packets', 1) : DEFAULT_PACKETS;
   const warmupPackets = values.warmup ? count(values.warmup, '--warmup', 0) : undefined;
-  const result = scenario({ packets, variant: values.variant, warmupPackets });
+  const macs = values.macs ? count(values.macs, '--macs', 1) : undefined;
+  const result = scenario({ packets, variant: values.variant, warmupPackets, macs });
   process.stdout.write((values.json ? JSON.stringify(result) : formatBench(result)) + '\n');
   return 0;
 }

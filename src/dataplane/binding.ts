@@ -69,6 +69,14 @@ const PROTOTYPES = {
   vg_node_count: 'int vg_node_count(vg_dp_t *dp)',
   vg_node_find: 'int vg_node_find(vg_dp_t *dp, const char *name)',
   vg_graph_format: 'int64_t vg_graph_format(vg_dp_t *dp, void *buf, uint64_t size)',
+  vg_loopback_create: 'int vg_loopback_create(vg_dp_t *dp, const char *name)',
+  vg_bridge_domain_add: 'int vg_bridge_domain_add(vg_dp_t *dp, uint32_t bd_id, const char *options)',
+  vg_bridge_domain_delete: 'int vg_bridge_domain_delete(vg_dp_t *dp, uint32_t bd_id)',
+  vg_bridge_port_set: 'int vg_bridge_port_set(vg_dp_t *dp, uint32_t sw_if_index, uint32_t bd_id, uint32_t shg, int bvi)',
+  vg_l2fib_add: 'int vg_l2fib_add(vg_dp_t *dp, uint32_t bd_id, const uint8_t *mac, uint32_t sw_if_index, int is_static)',
+  vg_l2fib_delete: 'int vg_l2fib_delete(vg_dp_t *dp, uint32_t bd_id, const uint8_t *mac)',
+  vg_l2fib_format: 'int64_t vg_l2fib_format(vg_dp_t *dp, uint32_t bd_id, void *buf, uint64_t size)',
+  vg_bridge_domain_format: 'int64_t vg_bridge_domain_format(vg_dp_t *dp, uint32_t bd_id, void *buf, uint64_t size)',
 } as const;
 
 type Raw = { -readonly [K in keyof typeof PROTOTYPES]: (...args: any[]) => any };
@@ -156,10 +164,15 @@ export class Binding {
   }
 
   /* For the vg_*_format calls: ask the length first, then fill a buffer of that size. */
-  formatText(name: 'vg_trace_format' | 'vg_graph_format', dp: DpHandle): string {
-    const needed = Number(this.check(name, this.raw[name](dp, null, 0)));
+  /* `args` go between dp and the buffer (the bridge domain of the L2 tables). */
+  formatText(
+    name: 'vg_trace_format' | 'vg_graph_format' | 'vg_l2fib_format' | 'vg_bridge_domain_format',
+    dp: DpHandle,
+    ...args: unknown[]
+  ): string {
+    const needed = Number(this.check(name, this.raw[name](dp, ...args, null, 0)));
     const buf = Buffer.alloc(needed + 1);
-    this.check(name, this.raw[name](dp, buf, buf.length));
+    this.check(name, this.raw[name](dp, ...args, buf, buf.length));
     return buf.toString('utf8', 0, needed);
   }
 }

@@ -20,6 +20,13 @@ export interface PcapInterfaceOptions {
 
 const VG_E_NOTFOUND = -3;
 const NO_INTERFACE = 0xffffffff;
+const NO_DOMAIN = 0xffffffff; /* bd_id: no bridge domain (back to L3; every domain) */
+
+/* 'aa:bb:cc:dd:ee:ff' -> the 6 bytes the C API takes. */
+function macBytes(mac: string): Buffer {
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw new VecgateError('BAD_MAC', `${mac} is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+  return Buffer.from(mac.replace(/:/g, ''), 'hex');
+}
 
 export class Dataplane {
   private handle: DpHandle | null;
@@ -190,6 +197,41 @@ export class Dataplane {
 
   nodeCount(): number {
     return this.call('vg_node_count');
+  }
+
+  loopbackCreate(name: string): number {
+    return this.call('vg_loopback_create', name);
+  }
+
+  /* options: "learn=0|1 flood=0|1 uu-flood=0|1 mac-age=SECONDS mac-limit=N" */
+  bridgeDomainAdd(bdId: number, options = ''): void {
+    this.call('vg_bridge_domain_add', bdId, options);
+  }
+
+  bridgeDomainDelete(bdId: number): void {
+    this.call('vg_bridge_domain_delete', bdId);
+  }
+
+  /* bdId null returns the port to L3. */
+  bridgePortSet(swIfIndex: number, bdId: number | null, opts: { shg?: number; bvi?: boolean } = {}): void {
+    this.call('vg_bridge_port_set', swIfIndex, bdId ?? NO_DOMAIN, opts.shg ?? 0, opts.bvi ? 1 : 0);
+  }
+
+  l2fibAdd(bdId: number, mac: string, swIfIndex: number, isStatic = true): void {
+    this.call('vg_l2fib_add', bdId, macBytes(mac), swIfIndex, isStatic ? 1 : 0);
+  }
+
+  l2fibDelete(bdId: number, mac: string): void {
+    this.call('vg_l2fib_delete', bdId, macBytes(mac));
+  }
+
+  /* One entry a line; bdId null: every domain. */
+  l2fib(bdId: number | null = null): string {
+    return this.lib.formatText('vg_l2fib_format', this.dp, bdId ?? NO_DOMAIN);
+  }
+
+  bridgeDomains(bdId: number | null = null): string {
+    return this.lib.formatText('vg_bridge_domain_format', this.dp, bdId ?? NO_DOMAIN);
   }
 
   /* Node index, or undefined when there is no such node. */
