@@ -99,6 +99,8 @@ void vg_barrier_check(vg_main_t *dp) {
   atomic_fetch_sub(&dp->barrier_parked, 1);
 }
 
+/* The caller holds dp->api_lock: one barrier at a time, and thread 0's
+ * maintenance (which takes the lock with trylock) never runs beside it. */
 void vg_barrier_sync(vg_main_t *dp) {
   if (!atomic_load(&dp->running)) return;
   atomic_store_explicit(&dp->barrier_request, 1, memory_order_release);

@@ -134,10 +134,12 @@ int vg_stats_clear(vg_dp_t *dp, const char *what) {
       i = all || strcmp(what, "interfaces") == 0;
   if (!r && !e && !i)
     return vg_error(VG_E_INVAL, "clear %s: expected runtime, errors, interfaces or all", what);
+  pthread_mutex_lock(&dp->api_lock); /* every barrier is taken under the API lock */
   vg_barrier_sync(dp);
   for (const char *const *n = runtime; r && *n; n++) clear_entry(dp, *n);
   for (const char *const *n = errors; e && *n; n++) clear_entry(dp, *n);
   for (const char *const *n = ifs; i && *n; n++) clear_entry(dp, *n);
   vg_barrier_release(dp);
+  pthread_mutex_unlock(&dp->api_lock);
   return 0;
 }

@@ -248,6 +248,8 @@ void vg_ip4_free(vg_main_t *dp) {
   free(im->free_plies);
   free(im->lbs);
   free(im->free_lbs);
+  free(im->lb_refs);
+  free(im->lb_slots);
   free(im->adjs);
   free(im->neighbors);
   free(im->addrs);

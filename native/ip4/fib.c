@@ -17,27 +17,42 @@ static uint32_t key_hash(uint32_t prefix, uint32_t len) {
 
 static vg_mtrie_leaf_t leaf_of(uint32_t lb) { return lb << 1 | 1; }
 
-/* ---- load balance ---- */
+/* ---- load balance ----
+ * Routes with the same next hops share one load-balance object (a million
+ * routes via one gateway are one object, not a million): objects are found
+ * by their buckets in a hash table and counted by reference. */
 
-int vg_lb_create(vg_main_t *dp, const uint32_t *adjs, const uint32_t *weights, uint32_t n) {
-  vg_ip4_main_t *im = dp->ip4;
-  if (n == 0 || n > VG_LB_MAX_BUCKETS)
-    return vg_error(VG_E_INVAL, "a route has 1..%d next hops, not %u", VG_LB_MAX_BUCKETS, n);
-  uint32_t i;
-  if (im->n_free_lbs) i = im->free_lbs[--im->n_free_lbs];
-  else {
-    if (im->n_lbs == im->lbs_cap) {
-      uint32_t cap = im->lbs_cap ? im->lbs_cap * 2 : 1024;
-      vg_lb_t *l = realloc(im->lbs, cap * sizeof *l);
-      uint32_t *f = l ? realloc(im->free_lbs, cap * sizeof *f) : NULL;
-      if (l) im->lbs = l;
-      if (f) im->free_lbs = f;
-      if (!l || !f) return vg_error(VG_E_NOMEM, "load-balance pool");
-      im->lbs_cap = cap;
-    }
-    i = im->n_lbs++;
+static uint32_t lb_hash(const vg_lb_t *lb) {
+  uint64_t h = lb->n_buckets;
+  for (uint32_t k = 0; k < lb->n_buckets; k++) h = (h ^ lb->buckets[k]) * 0x100000001b3ull;
+  return (uint32_t)(h ^ (h >> 32));
+}
+
+static int lb_same(const vg_lb_t *a, const vg_lb_t *b) {
+  return a->n_buckets == b->n_buckets && !memcmp(a->buckets, b->buckets, a->n_buckets * sizeof a->buckets[0]);
+}
+
+/* Rebuilds the table for the live objects, dropping tombstones. */
+static int lb_table_grow(vg_ip4_main_t *im) {
+  uint32_t live = im->n_lbs - im->n_free_lbs, n = 256;
+  while (n < 4 * (live + 1)) n <<= 1;
+  uint32_t *slots = malloc(n * sizeof *slots);
+  if (!slots) return vg_error(VG_E_NOMEM, "load-balance table");
+  memset(slots, 0xff, n * sizeof *slots);
+  for (uint32_t i = 0; i < im->n_lbs; i++) {
+    if (!im->lb_refs[i]) continue;
+    uint32_t s = lb_hash(&im->lbs[i]) & (n - 1);
+    while (slots[s] != SLOT_EMPTY) s = (s + 1) & (n - 1);
+    slots[s] = i;
   }
-  vg_lb_t *lb = &im->lbs[i];
+  free(im->lb_slots);
+  im->lb_slots = slots;
+  im->n_lb_slots = n;
+  im->n_lb_slots_used = live;
+  return 0;
+}
+
+static void fill_buckets(vg_lb_t *lb, const uint32_t *adjs, const uint32_t *weights, uint32_t n) {
   /* Buckets in proportion to the weights, a power of two of them. */
   uint64_t total = 0;
   for (uint32_t k = 0; k < n; k++) total += weights && weights[k] ? weights[k] : 1;
@@ -53,13 +68,62 @@ int vg_lb_create(vg_main_t *dp, const uint32_t *adjs, const uint32_t *weights, u
   for (uint32_t k = 0; b < nb; b++, k++) lb->buckets[b] = adjs[k % n];
   lb->n_buckets = (uint16_t)nb;
   lb->bucket_mask = (uint16_t)(nb - 1);
-  for (uint32_t k = 0; k < nb; k++) im->adjs[lb->buckets[k]].refs++;
+}
+
+int vg_lb_create(vg_main_t *dp, const uint32_t *adjs, const uint32_t *weights, uint32_t n) {
+  vg_ip4_main_t *im = dp->ip4;
+  if (n == 0 || n > VG_LB_MAX_BUCKETS)
+    return vg_error(VG_E_INVAL, "a route has 1..%d next hops, not %u", VG_LB_MAX_BUCKETS, n);
+  vg_lb_t want;
+  fill_buckets(&want, adjs, weights, n);
+  if ((im->n_lb_slots_used + 1) * 2 > im->n_lb_slots && lb_table_grow(im) < 0) return VG_E_NOMEM;
+  uint32_t s = lb_hash(&want) & (im->n_lb_slots - 1), tomb = SLOT_EMPTY;
+  for (;; s = (s + 1) & (im->n_lb_slots - 1)) {
+    uint32_t i = im->lb_slots[s];
+    if (i == SLOT_EMPTY) break;
+    if (i == SLOT_GONE) {
+      if (tomb == SLOT_EMPTY) tomb = s;
+      continue;
+    }
+    if (lb_same(&im->lbs[i], &want)) {
+      im->lb_refs[i]++;
+      return (int)i;
+    }
+  }
+  if (tomb != SLOT_EMPTY) s = tomb;
+  else im->n_lb_slots_used++;
+  uint32_t i;
+  if (im->n_free_lbs) i = im->free_lbs[--im->n_free_lbs];
+  else {
+    if (im->n_lbs == im->lbs_cap) {
+      uint32_t cap = im->lbs_cap ? im->lbs_cap * 2 : 256;
+      vg_lb_t *l = realloc(im->lbs, cap * sizeof *l);
+      if (l) im->lbs = l;
+      uint32_t *f = l ? realloc(im->free_lbs, cap * sizeof *f) : NULL;
+      if (f) im->free_lbs = f;
+      uint32_t *r = f ? realloc(im->lb_refs, cap * sizeof *r) : NULL;
+      if (r) im->lb_refs = r;
+      if (!l || !f || !r) return vg_error(VG_E_NOMEM, "load-balance pool");
+      im->lbs_cap = cap;
+    }
+    i = im->n_lbs++;
+  }
+  im->lbs[i] = want;
+  im->lb_refs[i] = 1;
+  im->lb_slots[s] = i;
+  for (uint32_t k = 0; k < want.n_buckets; k++) im->adjs[want.buckets[k]].refs++;
   return (int)i;
 }
 
 void vg_lb_unref(vg_main_t *dp, uint32_t i) {
   vg_ip4_main_t *im = dp->ip4;
+  if (--im->lb_refs[i]) return;
   vg_lb_t *lb = &im->lbs[i];
+  for (uint32_t s = lb_hash(lb) & (im->n_lb_slots - 1);; s = (s + 1) & (im->n_lb_slots - 1))
+    if (im->lb_slots[s] == i) {
+      im->lb_slots[s] = SLOT_GONE;
+      break;
+    }
   for (uint32_t k = 0; k < lb->n_buckets; k++) vg_adj_unref(dp, lb->buckets[k]);
   lb->n_buckets = 0;
   im->free_lbs[im->n_free_lbs++] = i;
@@ -67,8 +131,10 @@ void vg_lb_unref(vg_main_t *dp, uint32_t i) {
 
 /* ---- the prefix table ---- */
 
+/* Rebuilds the prefix table for the live routes, dropping tombstones. */
 static int table_grow(vg_fib_t *fib) {
-  uint32_t n = fib->n_slots ? fib->n_slots * 2 : 64;
+  uint32_t n = 64;
+  while (n < 4 * (fib->n_routes + 1)) n <<= 1;
   uint32_t *slots = malloc(n * sizeof *slots);
   if (!slots) return vg_error(VG_E_NOMEM, "VRF %u prefix table", fib->vrf);
   memset(slots, 0xff, n * sizeof *slots);
@@ -82,6 +148,7 @@ static int table_grow(vg_fib_t *fib) {
   free(fib->slots);
   fib->slots = slots;
   fib->n_slots = n;
+  fib->n_slots_used = fib->n_routes;
   return 0;
 }
 
@@ -96,7 +163,7 @@ vg_route_t *vg_fib_route_find(vg_fib_t *fib, uint32_t prefix, uint32_t len) {
 }
 
 static int route_insert(vg_fib_t *fib, uint32_t prefix, uint32_t len, vg_route_t **out) {
-  if ((fib->n_routes + 1) * 2 > fib->n_slots && table_grow(fib) < 0) return VG_E_NOMEM;
+  if ((fib->n_slots_used + 1) * 2 > fib->n_slots && table_grow(fib) < 0) return VG_E_NOMEM;
   uint32_t i;
   if (fib->n_free_routes) i = fib->free_routes[--fib->n_free_routes];
   else {
@@ -114,6 +181,7 @@ static int route_insert(vg_fib_t *fib, uint32_t prefix, uint32_t len, vg_route_t
   }
   uint32_t s = key_hash(prefix, len) & (fib->n_slots - 1);
   while (fib->slots[s] != SLOT_EMPTY && fib->slots[s] != SLOT_GONE) s = (s + 1) & (fib->n_slots - 1);
+  if (fib->slots[s] == SLOT_EMPTY) fib->n_slots_used++;
   fib->slots[s] = i;
   fib->routes[i] = (vg_route_t){.prefix = prefix, .len = (uint8_t)len, .in_use = 1};
   fib->n_routes++;

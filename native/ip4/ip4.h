@@ -95,7 +95,7 @@ typedef struct {
   vg_mtrie_t mtrie;
   /* prefix table: open addressing over routes[] indices */
   uint32_t *slots;
-  uint32_t n_slots, n_routes;
+  uint32_t n_slots, n_slots_used, n_routes; /* used: live and tombstones */
   vg_route_t *routes;
   uint32_t routes_cap;
   uint32_t *free_routes;
@@ -125,7 +125,9 @@ typedef struct vg_ip4_main {
   uint32_t n_lbs, lbs_cap;
   uint32_t *free_lbs;
   uint32_t n_free_lbs;
-  uint32_t *lb_refs;
+  uint32_t *lb_refs;      /* routes sharing each object */
+  uint32_t *lb_slots;     /* hash table: buckets -> object */
+  uint32_t n_lb_slots, n_lb_slots_used; /* used: live and tombstones */
   vg_adj_t *adjs;
   uint32_t n_adjs, adjs_cap;
   uint32_t adj_drop, adj_unreach, adj_prohibit, adj_local;
