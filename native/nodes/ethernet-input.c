@@ -101,23 +101,19 @@ static uint32_t sub_interface(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b) {
 
 /* A frame on a bridge port belongs to its domain, whatever its ethertype;
  * the BVI is the domain's routed side, so its frames stay here. */
-static inline int bridged(vg_main_t *dp, const vg_buffer_t *b) {
-  const vg_interface_t *itf = vg_interface_get(dp, b->sw_if_index[VG_RX]);
-  return itf && itf->bd_index != VG_NONE && !itf->is_bvi;
-}
 
 static inline uint16_t classify(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b,
                                 uint32_t err) {
   if (VG_UNLIKELY(b->flags & VG_BUF_VLAN_1) && err == ERR_NONE && sub_interface(dp, th, b) == VG_NONE)
     err = dp->n_eth_redirect ? ERR_NONE : ERR_NO_SUBIF; /* a redirect takes any frame */
   if (VG_LIKELY(err == ERR_NONE)) {
-    if (bridged(dp, b)) return NEXT_L2;
-    for (uint32_t r = 0; r < dp->n_eth_redirect; r++)
+    vg_interface_t *itf = dp->interfaces[b->sw_if_index[VG_RX]];
+    if (itf->bd_index != VG_NONE && !itf->is_bvi) return NEXT_L2;
+    for (uint32_t r = 0; VG_UNLIKELY(r < dp->n_eth_redirect); r++)
       if (dp->eth_redirect[r].ethertype == b->ethertype) {
         b->sw_if_index[VG_TX] = dp->eth_redirect[r].sw_if_index;
         return NEXT_OUTPUT;
       }
-    vg_interface_t *itf = dp->interfaces[b->sw_if_index[VG_RX]];
     switch (b->ethertype) {
     case 0x0800: err = itf->ip4_enabled ? ERR_NONE : ERR_NO_IP4; break;
     case 0x0806: err = itf->ip4_enabled ? ERR_NONE : ERR_NO_ARP; break;
@@ -127,7 +123,10 @@ static inline uint16_t classify(vg_main_t *dp, vg_thread_t *th, vg_node_t *node,
     if (err == ERR_NONE) {
       /* A routed port takes frames for its MAC, broadcast and multicast. */
       const uint8_t *dmac = vg_buffer_data(b) + b->l2_hdr_offset;
-      if (VG_UNLIKELY(!(dmac[0] & 1) && memcmp(dmac, itf->mac, 6) != 0)) err = ERR_NOT_OUR_MAC;
+      uint32_t d4, m4;
+      uint16_t d2, m2;
+      memcpy(&d4, dmac, 4), memcpy(&m4, itf->mac, 4), memcpy(&d2, dmac + 4, 2), memcpy(&m2, itf->mac + 4, 2);
+      if (VG_UNLIKELY(!(dmac[0] & 1) && ((d4 ^ m4) | (uint32_t)(d2 ^ m2)))) err = ERR_NOT_OUR_MAC;
       else {
         vg_buffer_advance(b, b->l3_hdr_offset - b->current_data);
         return b->ethertype == 0x0800 ? NEXT_IP4 : NEXT_ARP;

@@ -6,6 +6,7 @@
  * l2-output -> interface-output. */
 import { Dataplane } from '../dataplane/dataplane';
 import { VecgateError } from '../errors';
+import { measure, withDataplane } from './measure';
 import { BenchOptions, BenchResult } from './scenario';
 
 const BD = 1;
@@ -23,19 +24,6 @@ function frame(macs: number): string {
   return `size=64 eth.src=02:00:00:00:00:01 eth.dst=${mac(0)}-${mac(macs - 1)} eth.type=0x0800 l4=udp if=pg0`;
 }
 
-function runStream(dp: Dataplane, name: string, count: number, macs: number): { seconds: number; generatorSeconds: number } {
-  const stream = dp.pgStreamAdd(`name=${name} count=${count} ${frame(macs)}`);
-  const t0 = process.hrtime.bigint();
-  dp.runUntilIdle();
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const status = dp.pgStreamStatus(stream);
-  dp.pgStreamDelete(stream);
-  if (status.packetsSent !== count || !status.done) {
-    throw new VecgateError('BENCH_SHORT', `stream ${name} sent ${status.packetsSent} of ${count} packets`);
-  }
-  return { seconds, generatorSeconds: Number(status.lastNs - status.firstNs) / 1e9 };
-}
-
 function setUp(dp: Dataplane, macs: number): void {
   dp.bridgeDomainAdd(BD);
   // A disabled stream creates the generator port, which then joins the domain.
@@ -50,36 +38,8 @@ function setUp(dp: Dataplane, macs: number): void {
 export function l2Bridge(opts: BenchOptions): BenchResult {
   const macs = opts.macs ?? DEFAULT_MACS;
   if (macs < 1 || macs > 1 << 24) throw new VecgateError('BENCH_OPTION', `--macs must be 1..${1 << 24}`);
-  const dp = Dataplane.open({ variant: opts.variant });
-  try {
+  return withDataplane(opts, (dp) => {
     setUp(dp, macs);
-    const warmup = opts.warmupPackets ?? Math.min(opts.packets, 2_000_000);
-    if (warmup > 0) runStream(dp, 'warmup', warmup, macs);
-    dp.statsClear('all');
-    const { seconds, generatorSeconds } = runStream(dp, 'bench', opts.packets, macs);
-    const nodes = dp
-      .runtime()
-      .filter((n) => n.packets > 0)
-      .map(({ name, calls, vectors, packets, clocksPerPacket, vectorsPerCall }) => ({
-        name,
-        calls,
-        vectors,
-        packets,
-        clocksPerPacket,
-        vectorsPerCall,
-      }));
-    return {
-      scenario: 'l2-bridge',
-      variant: dp.variantInfo.variant,
-      packets: opts.packets,
-      seconds,
-      mpps: opts.packets / seconds / 1e6,
-      generatorSeconds,
-      clockHz: dp.stats.clockHz,
-      nodes,
-      errors: dp.errors(),
-    };
-  } finally {
-    dp.close();
-  }
+    return { ...measure(dp, 'l2-bridge', opts, frame(macs)), macs };
+  });
 }

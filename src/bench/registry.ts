@@ -1,4 +1,5 @@
 /* Scenario name -> function. A new scenario is one file plus one line here. */
+import { ip4Forward } from './ip4-forward';
 import { l2Bridge } from './l2-bridge';
 import { pgEthernet } from './pg-ethernet';
 import { Scenario } from './scenario';
@@ -6,6 +7,7 @@ import { Scenario } from './scenario';
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'pg-ethernet': pgEthernet,
   'l2-bridge': l2Bridge,
+  'ip4-forward': ip4Forward,
 };
 
 export function scenarioNames(): string[] {

@@ -6,6 +6,8 @@ export interface BenchOptions {
   variant?: string; /* pinned variant; default: VECGATE_VARIANT or the best */
   warmupPackets?: number;
   macs?: number; /* l2-bridge: destination MACs in the L2 FIB */
+  routes?: number; /* ip4-forward: routes in the FIB */
+  dataplaneOptions?: string; /* vg_dp_create options */
 }
 
 export interface BenchNode {
@@ -27,6 +29,7 @@ export interface BenchResult {
   clockHz: number;
   nodes: BenchNode[]; /* nodes that saw packets */
   errors: ErrorCount[];
+  [extra: string]: unknown; /* what a scenario adds: routes, macs ... */
 }
 
 export type Scenario = (opts: BenchOptions) => BenchResult;

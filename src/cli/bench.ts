@@ -1,4 +1,4 @@
-/* vecgate bench <scenario> [--json] [--variant V] [--packets N] [--warmup N] [--macs N] */
+/* vecgate bench <scenario> [--json] [--variant V] [--packets N] [--warmup N] [--macs N] [--routes N] */
 import { parseArgs } from 'node:util';
 
 import { formatBench } from '../bench/format';
@@ -25,6 +25,7 @@ export function benchCommand(args: string[]): number {
       packets: { type: 'string' },
       warmup: { type: 'string' },
       macs: { type: 'string' },
+      routes: { type: 'string' },
     },
   });
   const valid = scenarioNames().join(', ');
@@ -35,7 +36,8 @@ export function benchCommand(args: string[]): number {
   const packets = values.packets ? count(values.packets, '--packets', 1) : DEFAULT_PACKETS;
   const warmupPackets = values.warmup ? count(values.warmup, '--warmup', 0) : undefined;
   const macs = values.macs ? count(values.macs, '--macs', 1) : undefined;
-  const result = scenario({ packets, variant: values.variant, warmupPackets, macs });
+  const routes = values.routes ? count(values.routes, '--routes', 1) : undefined;
+  const result = scenario({ packets, variant: values.variant, warmupPackets, macs, routes });
   process.stdout.write((values.json ? JSON.stringify(result) : formatBench(result)) + '\n');
   return 0;
 }

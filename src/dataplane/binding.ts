@@ -31,6 +31,11 @@ koffi.struct('vg_pg_status_t', {
   done: 'uint32_t',
   enabled: 'uint32_t',
 });
+koffi.struct('vg_next_hop_t', {
+  addr: 'uint32_t',
+  sw_if_index: 'uint32_t',
+  weight: 'uint32_t',
+});
 koffi.opaque('vg_dp_t');
 
 /* Prototypes as written in vecgate.h; `_Out_` marks what koffi copies back. */
@@ -77,6 +82,22 @@ const PROTOTYPES = {
   vg_l2fib_delete: 'int vg_l2fib_delete(vg_dp_t *dp, uint32_t bd_id, const uint8_t *mac)',
   vg_l2fib_format: 'int64_t vg_l2fib_format(vg_dp_t *dp, uint32_t bd_id, void *buf, uint64_t size)',
   vg_bridge_domain_format: 'int64_t vg_bridge_domain_format(vg_dp_t *dp, uint32_t bd_id, void *buf, uint64_t size)',
+  vg_interface_set_mac: 'int vg_interface_set_mac(vg_dp_t *dp, uint32_t sw_if_index, const uint8_t *mac)',
+  vg_interface_get_mac: 'int vg_interface_get_mac(vg_dp_t *dp, uint32_t sw_if_index, _Out_ uint8_t *mac_out)',
+  vg_interface_set_mtu: 'int vg_interface_set_mtu(vg_dp_t *dp, uint32_t sw_if_index, uint32_t mtu)',
+  vg_sub_interface_create: 'int vg_sub_interface_create(vg_dp_t *dp, uint32_t parent, uint32_t vlan)',
+  vg_interface_set_vrf: 'int vg_interface_set_vrf(vg_dp_t *dp, uint32_t sw_if_index, uint32_t vrf)',
+  vg_interface_add_ip4: 'int vg_interface_add_ip4(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, uint32_t len)',
+  vg_interface_del_ip4: 'int vg_interface_del_ip4(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, uint32_t len)',
+  vg_ip4_route_add:
+    'int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len, const vg_next_hop_t *nh, uint32_t n_nh, uint32_t flags)',
+  vg_ip4_route_delete: 'int vg_ip4_route_delete(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len)',
+  vg_ip4_neighbor_add:
+    'int vg_ip4_neighbor_add(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, const uint8_t *mac, int is_static)',
+  vg_ip4_neighbor_delete: 'int vg_ip4_neighbor_delete(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr)',
+  vg_proxy_arp_add: 'int vg_proxy_arp_add(vg_dp_t *dp, uint32_t vrf, uint32_t lo, uint32_t hi)',
+  vg_ip4_fib_format: 'int64_t vg_ip4_fib_format(vg_dp_t *dp, uint32_t vrf, void *buf, uint64_t size)',
+  vg_ip4_neighbor_format: 'int64_t vg_ip4_neighbor_format(vg_dp_t *dp, void *buf, uint64_t size)',
 } as const;
 
 type Raw = { -readonly [K in keyof typeof PROTOTYPES]: (...args: any[]) => any };
@@ -166,7 +187,13 @@ export class Binding {
   /* For the vg_*_format calls: ask the length first, then fill a buffer of that size. */
   /* `args` go between dp and the buffer (the bridge domain of the L2 tables). */
   formatText(
-    name: 'vg_trace_format' | 'vg_graph_format' | 'vg_l2fib_format' | 'vg_bridge_domain_format',
+    name:
+      | 'vg_trace_format'
+      | 'vg_graph_format'
+      | 'vg_l2fib_format'
+      | 'vg_bridge_domain_format'
+      | 'vg_ip4_fib_format'
+      | 'vg_ip4_neighbor_format',
     dp: DpHandle,
     ...args: unknown[]
   ): string {

@@ -23,6 +23,31 @@ const NO_INTERFACE = 0xffffffff;
 const NO_DOMAIN = 0xffffffff; /* bd_id: no bridge domain (back to L3; every domain) */
 
 /* 'aa:bb:cc:dd:ee:ff' -> the 6 bytes the C API takes. */
+export interface NextHop {
+  via?: string; /* next-hop address */
+  swIfIndex?: number; /* the interface it is on (found through the FIB when absent) */
+  weight?: number;
+}
+
+export function ip4ToNumber(text: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  const parts = m ? m.slice(1).map(Number) : [];
+  if (parts.length !== 4 || parts.some((p) => p > 255)) {
+    throw new VecgateError('BAD_IP4', `${text} is not an IPv4 address`);
+  }
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+/* "a.b.c.d/len" (or a bare address: /32). */
+export function parsePrefix(text: string): { addr: number; len: number } {
+  const [address, lenText] = text.split('/');
+  const len = lenText === undefined ? 32 : Number(lenText);
+  if (!Number.isInteger(len) || len < 0 || len > 32 || (lenText !== undefined && !/^\d+$/.test(lenText))) {
+    throw new VecgateError('BAD_PREFIX', `${text}: prefix length must be 0..32`);
+  }
+  return { addr: ip4ToNumber(address!), len };
+}
+
 function macBytes(mac: string): Buffer {
   if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw new VecgateError('BAD_MAC', `${mac} is not a MAC address (aa:bb:cc:dd:ee:ff)`);
   return Buffer.from(mac.replace(/:/g, ''), 'hex');
@@ -232,6 +257,81 @@ export class Dataplane {
 
   bridgeDomains(bdId: number | null = null): string {
     return this.lib.formatText('vg_bridge_domain_format', this.dp, bdId ?? NO_DOMAIN);
+  }
+
+  /* ---- interface settings ---- */
+
+  interfaceSetMac(swIfIndex: number, mac: string): void {
+    this.call('vg_interface_set_mac', swIfIndex, macBytes(mac));
+  }
+
+  interfaceMac(swIfIndex: number): string {
+    const out = Buffer.alloc(6);
+    this.call('vg_interface_get_mac', swIfIndex, out);
+    return [...out].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  }
+
+  interfaceSetMtu(swIfIndex: number, mtu: number): void {
+    this.call('vg_interface_set_mtu', swIfIndex, mtu);
+  }
+
+  subInterfaceCreate(parent: number, vlan: number): number {
+    return this.call('vg_sub_interface_create', parent, vlan);
+  }
+
+  /* ---- IPv4: addresses as "10.1.0.1/24" or "10.1.0.1" ---- */
+
+  interfaceSetVrf(swIfIndex: number, vrf: number): void {
+    this.call('vg_interface_set_vrf', swIfIndex, vrf);
+  }
+
+  interfaceAddIp4(swIfIndex: number, cidr: string): void {
+    const { addr, len } = parsePrefix(cidr);
+    this.call('vg_interface_add_ip4', swIfIndex, addr, len);
+  }
+
+  interfaceDelIp4(swIfIndex: number, cidr: string): void {
+    const { addr, len } = parsePrefix(cidr);
+    this.call('vg_interface_del_ip4', swIfIndex, addr, len);
+  }
+
+  /* Next hops: an address, an interface or both; none with `drop`/`prohibit`. */
+  ip4RouteAdd(prefix: string, nextHops: NextHop[], opts: { vrf?: number; action?: 'drop' | 'prohibit' } = {}): void {
+    const { addr, len } = parsePrefix(prefix);
+    const nh = nextHops.map((h) => ({
+      addr: h.via ? ip4ToNumber(h.via) : 0,
+      sw_if_index: h.swIfIndex ?? NO_DOMAIN,
+      weight: h.weight ?? 1,
+    }));
+    const flags = opts.action === 'drop' ? 1 : opts.action === 'prohibit' ? 2 : 0;
+    this.call('vg_ip4_route_add', opts.vrf ?? 0, addr, len, nh.length ? nh : null, nh.length, flags);
+  }
+
+  ip4RouteDelete(prefix: string, vrf = 0): void {
+    const { addr, len } = parsePrefix(prefix);
+    this.call('vg_ip4_route_delete', vrf, addr, len);
+  }
+
+  ip4NeighborAdd(swIfIndex: number, address: string, mac: string, isStatic = true): void {
+    this.call('vg_ip4_neighbor_add', swIfIndex, ip4ToNumber(address), macBytes(mac), isStatic ? 1 : 0);
+  }
+
+  ip4NeighborDelete(swIfIndex: number, address: string): void {
+    this.call('vg_ip4_neighbor_delete', swIfIndex, ip4ToNumber(address));
+  }
+
+  proxyArpAdd(first: string, last: string, vrf = 0): void {
+    this.call('vg_proxy_arp_add', vrf, ip4ToNumber(first), ip4ToNumber(last));
+  }
+
+  /* `show ip fib`: one route a line. */
+  ip4Fib(vrf = 0): string {
+    return this.lib.formatText('vg_ip4_fib_format', this.dp, vrf);
+  }
+
+  /* `show ip neighbors`: one entry a line. */
+  ip4Neighbors(): string {
+    return this.lib.formatText('vg_ip4_neighbor_format', this.dp);
   }
 
   /* Node index, or undefined when there is no such node. */
