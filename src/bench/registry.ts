@@ -1,4 +1,5 @@
 /* Scenario name -> function. A new scenario is one file plus one line here. */
+import { afpacketForward } from './afpacket-forward';
 import { ip4Forward } from './ip4-forward';
 import { l2Bridge } from './l2-bridge';
 import { pgEthernet } from './pg-ethernet';
@@ -8,6 +9,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'pg-ethernet': pgEthernet,
   'l2-bridge': l2Bridge,
   'ip4-forward': ip4Forward,
+  'afpacket-forward': afpacketForward,
 };
 
 export function scenarioNames(): string[] {

@@ -32,4 +32,4 @@ export interface BenchResult {
   [extra: string]: unknown; /* what a scenario adds: routes, macs ... */
 }
 
-export type Scenario = (opts: BenchOptions) => BenchResult;
+export type Scenario = (opts: BenchOptions) => BenchResult | Promise<BenchResult>;

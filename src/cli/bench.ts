@@ -15,7 +15,7 @@ function count(text: string, option: string, min: number): number {
   return n;
 }
 
-export function benchCommand(args: string[]): number {
+export async function benchCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -37,7 +37,7 @@ export function benchCommand(args: string[]): number {
   const warmupPackets = values.warmup ? count(values.warmup, '--warmup', 0) : undefined;
   const macs = values.macs ? count(values.macs, '--macs', 1) : undefined;
   const routes = values.routes ? count(values.routes, '--routes', 1) : undefined;
-  const result = scenario({ packets, variant: values.variant, warmupPackets, macs, routes });
+  const result = await scenario({ packets, variant: values.variant, warmupPackets, macs, routes });
   process.stdout.write((values.json ? JSON.stringify(result) : formatBench(result)) + '\n');
   return 0;
 }

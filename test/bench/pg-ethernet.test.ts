@@ -11,8 +11,8 @@ describe('bench/pg-ethernet', () => {
     assert.ok(scenarioNames().includes('pg-ethernet'));
   });
 
-  it('sends exactly the asked packets and reports per-node counters (smoke, no timing claim)', () => {
-    const r = SCENARIOS['pg-ethernet']!({ packets: 100_000, warmupPackets: 10_000 });
+  it('sends exactly the asked packets and reports per-node counters (smoke, no timing claim)', async () => {
+    const r = await SCENARIOS['pg-ethernet']!({ packets: 100_000, warmupPackets: 10_000 });
     assert.equal(r.scenario, 'pg-ethernet');
     assert.equal(r.variant, bestVariantFromCpuinfo());
     assert.equal(r.packets, 100_000);
@@ -26,8 +26,8 @@ describe('bench/pg-ethernet', () => {
     assert.match(formatBench(r), /^ethernet-input\s+\d+\s+100000\s/m);
   });
 
-  it('runs a pinned variant', () => {
-    const r = SCENARIOS['pg-ethernet']!({ packets: 1000, warmupPackets: 0, variant: 'x86_64-v3' });
+  it('runs a pinned variant', async () => {
+    const r = await SCENARIOS['pg-ethernet']!({ packets: 1000, warmupPackets: 0, variant: 'x86_64-v3' });
     assert.equal(r.variant, 'x86_64-v3');
   });
 });
