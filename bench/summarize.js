@@ -5,17 +5,23 @@ const fs = require('node:fs');
 const runs = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const groups = new Map();
 for (const r of runs) {
-  const key = `${r.scenario} ${r.variant}`;
+  const key = `${r.scenario} ${r.routes ?? r.macs ?? ''} ${r.variant}`;
   if (!groups.has(key)) groups.set(key, []);
   groups.get(key).push(r);
 }
 const rows = [['scenario', 'variant', 'runs', 'Mpps (median)', 'clocks/packet by node']];
+const label = (r) => r.scenario + (r.routes ? ` routes=${r.routes}` : '') + (r.macs ? ` macs=${r.macs}` : '');
 for (const group of groups.values()) {
   group.sort((a, b) => a.mpps - b.mpps);
   const m = group[Math.floor(group.length / 2)];
   const nodes = m.nodes.map((n) => `${n.name} ${n.clocksPerPacket.toFixed(1)}`).join(', ');
   const total = m.nodes.reduce((s, n) => s + n.clocksPerPacket, 0);
-  rows.push([m.scenario, m.variant, String(group.length), m.mpps.toFixed(1), `${total.toFixed(1)} = ${nodes}`]);
+  if (m.scenario === 'afpacket-forward') {
+    rows.push([label(m), m.variant, String(group.length), m.mpps.toFixed(2),
+      `vecgate ${m.vecgatePps} pps, kernel ${m.kernelPps} pps, ratio ${m.ratio.toFixed(2)}`]);
+    continue;
+  }
+  rows.push([label(m), m.variant, String(group.length), m.mpps.toFixed(1), `${total.toFixed(1)} = ${nodes}`]);
 }
 const width = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd());

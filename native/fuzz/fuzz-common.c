@@ -11,6 +11,9 @@ vg_dp_t *fuzz_dp(void) {
     fprintf(stderr, "fuzz: %s\n", vg_last_error());
     abort();
   }
+  /* Frames arrive on a real port, as from a device. */
+  if (vg_interface_find(dp, "fuzz0") < 0 && vg_pcap_interface_create(dp, "fuzz0", NULL, 0, "/dev/null") < 0)
+    abort();
   return dp;
 }
 
@@ -20,6 +23,7 @@ void fuzz_inject(vg_dp_t *dp, const char *node, const uint8_t *data, size_t size
   if (!vg_buffer_alloc(th, &bi, 1)) abort();
   vg_buffer_t *b = vg_buffer(dp, bi);
   memset(b, 0, sizeof *b);
+  b->sw_if_index[VG_RX] = (uint32_t)vg_interface_find(dp, "fuzz0");
   b->sw_if_index[VG_TX] = UINT32_MAX;
   if (size > 65535) size = 65535;
   if (vg_buffer_append(th, bi, data, (uint32_t)size) != 0) abort();

@@ -99,15 +99,14 @@ static uint32_t sub_interface(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b) {
   return sub;
 }
 
-/* A frame on a bridge port belongs to its domain, whatever its ethertype;
- * the BVI is the domain's routed side, so its frames stay here. */
-
 static inline uint16_t classify(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b,
                                 uint32_t err) {
   if (VG_UNLIKELY(b->flags & VG_BUF_VLAN_1) && err == ERR_NONE && sub_interface(dp, th, b) == VG_NONE)
     err = dp->n_eth_redirect ? ERR_NONE : ERR_NO_SUBIF; /* a redirect takes any frame */
   if (VG_LIKELY(err == ERR_NONE)) {
     vg_interface_t *itf = dp->interfaces[b->sw_if_index[VG_RX]];
+    /* A frame on a bridge port belongs to its domain, whatever its
+     * ethertype; the BVI is the domain's routed side, so its frames stay. */
     if (itf->bd_index != VG_NONE && !itf->is_bvi) return NEXT_L2;
     for (uint32_t r = 0; VG_UNLIKELY(r < dp->n_eth_redirect); r++)
       if (dp->eth_redirect[r].ethertype == b->ethertype) {
