@@ -393,3 +393,59 @@ TEST(ip4_ecmp_spreads_flows_and_vrfs_stay_apart) {
   CHECK_STR_CONTAINS(vg_last_error(), "next hop 10.77.0.1 is not on an attached network");
   done(&r, a, b);
 }
+
+TEST(ip4_mtu_and_proxy_arp) {
+  router_t r;
+  REQUIRE(router(&r) == 0);
+  REQUIRE(vg_interface_set_mtu(r.dp, (uint32_t)r.b, 576) == 0);
+  CHECK_EQ(vg_interface_set_mtu(r.dp, (uint32_t)r.b, 40), VG_E_INVAL);
+  REQUIRE(vg_proxy_arp_add(r.dp, 0, IP(10, 1, 0, 200), IP(10, 1, 0, 210)) == 0);
+  static uint8_t f[4][1100];
+  uint32_t len[4];
+  len[0] = ip4_frame(f[0], r.mac_a, HOST_A, IP(10, 1, 0, 2), IP(10, 2, 0, 2), 64, 17, 1000);
+  f[0][14 + 6] = 0x40; /* don't fragment */
+  f[0][24] = f[0][25] = 0;
+  vg_put_be16(f[0] + 24, vg_csum_fold(vg_csum_add(0, f[0] + 14, 20)));
+  len[1] = ip4_frame(f[1], r.mac_a, HOST_A, IP(10, 1, 0, 2), IP(10, 2, 0, 2), 64, 17, 1000);
+  len[2] = arp_frame(f[2], HOST_A, 1, IP(10, 1, 0, 2), IP(10, 1, 0, 205)); /* in the proxy range */
+  len[3] = arp_frame(f[3], HOST_A, 1, IP(10, 1, 0, 2), IP(10, 1, 0, 211)); /* just outside */
+  const uint8_t *frames[4] = {f[0], f[1], f[2], f[3]};
+  vg_pcap_file_t *a, *b;
+  run(&r, frames, len, 4, &a, &b);
+  REQUIRE(a && b);
+  CHECK_EQ(b->n_records, 0);
+  REQUIRE(a->n_records == 2);
+  int icmp_first = a->data[a->offsets[0] + 13] == 0x00;
+  const uint8_t *err = a->data + a->offsets[icmp_first ? 0 : 1], *arp = a->data + a->offsets[icmp_first ? 1 : 0];
+  CHECK_EQ(err[14 + 20], 3);
+  CHECK_EQ(err[14 + 21], 4);
+  CHECK_EQ(err[14 + 26] << 8 | err[14 + 27], 576); /* the next-hop MTU */
+  CHECK_EQ(arp[21], 2);
+  CHECK_EQ(vg_rd_be32(arp + 28), IP(10, 1, 0, 205));
+  CHECK(memcmp(arp + 22, r.mac_a, 6) == 0);
+  CHECK_EQ(stat_error(r.dp, "ip4-rewrite/bigger than the MTU with don't-fragment set"), 1);
+  CHECK_EQ(stat_error(r.dp, "ip4-rewrite/bigger than the MTU (fragmentation is not done)"), 1);
+  CHECK_EQ(stat_error(r.dp, "arp-input/target is not this box"), 1);
+  done(&r, a, b);
+}
+
+TEST(ip4_icmp_errors_are_rate_limited) {
+  router_t r;
+  REQUIRE(router(&r) == 0);
+  enum { N = 300 };
+  static uint8_t f[N][128];
+  uint32_t len[N];
+  const uint8_t *frames[N];
+  for (int i = 0; i < N; i++) {
+    len[i] = ip4_frame(f[i], r.mac_a, HOST_A, IP(10, 1, 0, 2), IP(203, 0, 113, 1), 64, 17, 20);
+    frames[i] = f[i];
+  }
+  vg_pcap_file_t *a, *b;
+  run(&r, frames, len, N, &a, &b);
+  uint64_t sent = stat_error(r.dp, "ip4-icmp-error/ICMP errors sent");
+  uint64_t limited = stat_error(r.dp, "ip4-icmp-error/ICMP error rate-limited");
+  CHECK(sent >= 100 && sent < N); /* a burst of 100, then 1000/s */
+  CHECK_EQ(sent + limited, N);
+  CHECK_EQ(a ? a->n_records : 0, sent);
+  done(&r, a, b);
+}
