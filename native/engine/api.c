@@ -17,16 +17,38 @@ const char *vg_buffer_backing(vg_dp_t *dp) { return dp->buffer_backing; }
 
 typedef struct {
   uint64_t buffers, threads, stats_size, trace_max, hugetlb;
+  int cpus[VG_MAX_THREADS]; /* core of each thread, -1: not pinned */
 } options_t;
 
+/* cpus=2,3: thread t runs on the t-th core of the list. */
+static int parse_cpus(const vg_kv_t *kv, options_t *o) {
+  const char *p = kv->val, *end = kv->val + kv->val_len;
+  for (uint32_t t = 0; p < end; t++) {
+    const char *comma = memchr(p, ',', (size_t)(end - p));
+    uint32_t len = (uint32_t)((comma ? comma : end) - p);
+    uint64_t cpu;
+    if (t == VG_MAX_THREADS || vg_parse_u64(p, len, 0, &cpu) || cpu >= CPU_SETSIZE)
+      return vg_error(VG_E_INVAL, "dataplane options: cpus=%.*s is not a list of core numbers",
+                      (int)kv->val_len, kv->val);
+    o->cpus[t] = (int)cpu;
+    p += len + (comma ? 1 : 0);
+  }
+  return 0;
+}
+
 static int parse_options(const char *s, options_t *o) {
-  *o = (options_t){16384, 1, 4u << 20, 1024, 1};
+  *o = (options_t){16384, 1, 4u << 20, 1024, 1, {0}};
+  for (int t = 0; t < VG_MAX_THREADS; t++) o->cpus[t] = -1;
   vg_kv_t kv;
   int rc = 0;
   while (s && (rc = vg_kv_next(&s, &kv, "dataplane options")) > 0) {
     uint64_t *dst;
     int binary = 0;
     uint64_t lo = 0, hi = UINT64_MAX;
+    if (vg_kv_is(&kv, "cpus")) {
+      if (parse_cpus(&kv, o)) return VG_E_INVAL;
+      continue;
+    }
     if (vg_kv_is(&kv, "buffers")) dst = &o->buffers, lo = 1, hi = 1u << 24;
     else if (vg_kv_is(&kv, "threads")) dst = &o->threads, lo = 1, hi = VG_MAX_THREADS;
     else if (vg_kv_is(&kv, "stats-size")) dst = &o->stats_size, binary = 1, hi = 1ull << 32;
@@ -34,8 +56,8 @@ static int parse_options(const char *s, options_t *o) {
     else if (vg_kv_is(&kv, "hugetlb")) dst = &o->hugetlb, hi = 1;
     else
       return vg_error(VG_E_INVAL,
-                      "dataplane options: unknown key '%.*s' (known: buffers threads stats-size "
-                      "trace-max hugetlb)",
+                      "dataplane options: unknown key '%.*s' (known: buffers threads cpus "
+                      "stats-size trace-max hugetlb)",
                       (int)kv.key_len, kv.key);
     if (vg_parse_u64(kv.val, kv.val_len, binary, dst) || *dst < lo || *dst > hi)
       return vg_error(VG_E_INVAL, "dataplane options: %.*s=%.*s is not a number in %llu..%llu",
@@ -59,8 +81,10 @@ vg_dp_t *vg_dp_create(const char *options) {
   if (vg_stats_init(dp, o.stats_size) < 0) goto fail;
   if (vg_buffer_pool_init(dp, (uint32_t)o.buffers, (int)o.hugetlb) < 0) goto fail;
   if (vg_graph_init(dp) < 0) goto fail;
-  for (uint32_t t = 0; t < dp->n_threads; t++)
+  for (uint32_t t = 0; t < dp->n_threads; t++) {
     if (vg_thread_init(dp, &dp->threads[t], t) < 0) goto fail;
+    dp->threads[t].cpu = o.cpus[t];
+  }
   if (vg_trace_init(dp, (uint32_t)o.trace_max) < 0) goto fail;
   if (interfaces_init(dp) < 0) goto fail;
   if (vg_ip4_init(dp) < 0) goto fail;
@@ -148,6 +172,12 @@ static void *thread_main(void *arg) {
   char name[16];
   snprintf(name, sizeof name, "vg-dp-%u", th->index);
   pthread_setname_np(pthread_self(), name);
+  if (th->cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(th->cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort: the core may be gone */
+  }
   while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
     vg_barrier_check(dp);
     maintenance(dp, th, 0);

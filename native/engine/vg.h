@@ -75,6 +75,7 @@ typedef struct {
 
 struct vg_thread {
   uint32_t index;
+  int cpu;                    /* pinned core, or -1 */
   vg_main_t *dp;
   pthread_t tid;
   vg_node_rt_t *rt;           /* [n_nodes] */

@@ -44,6 +44,7 @@ int vg_last_error_code(void);      /* its VG_E_* code (for constructors that ret
 /* Lifecycle. Options are space-separated key=value pairs, all optional:
  *   buffers=N      buffers in the pool (default 16384)
  *   threads=N      dataplane threads (default 1)
+ *   cpus=A,B,...   pin thread t to the t-th core of the list (default: not pinned)
  *   stats-size=N   bytes reserved for the stats segment (default 4M; k/M/G suffixes)
  *   trace-max=N    most packets held in the trace buffer (default 1024)
  *   hugetlb=0|1    try hugetlbfs pages before transparent huge pages (default 1)

@@ -65,3 +65,19 @@ TEST(thread_start_stop_repeatedly) {
   CHECK_EQ(vg_buffer_pool_available(dp), 2048);
   vg_dp_destroy(dp); /* also with the thread running: destroy stops it */
 }
+
+TEST(thread_pinned_to_the_cores_asked) {
+  CHECK(vg_dp_create("cpus=zero") == NULL);
+  CHECK_STR_CONTAINS(vg_last_error(), "cpus=zero is not a list of core numbers");
+  vg_dp_t *dp = vg_dp_create("buffers=2048 cpus=0");
+  REQUIRE(dp);
+  REQUIRE(vg_dp_start(dp) == 0);
+  sleep_ms(5);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CHECK_EQ(pthread_getaffinity_np(dp->threads[0].tid, sizeof set, &set), 0);
+  CHECK(CPU_ISSET(0, &set));
+  CHECK_EQ(CPU_COUNT(&set), 1);
+  vg_dp_stop(dp);
+  vg_dp_destroy(dp);
+}

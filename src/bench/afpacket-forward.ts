@@ -8,7 +8,8 @@
  * the delivered rate is the dst interface's rx_packets over the window. The
  * destination address is not dst's own, and dst does not forward, so dst
  * drops them without answering: only the router's work differs. Needs root,
- * iproute2 and trafgen (Debian netsniff-ng). */
+ * iproute2 and trafgen (Debian netsniff-ng). trafgen runs on core 0 and the
+ * dataplane thread on core 1, so the two runs place work the same way. */
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -99,7 +100,7 @@ function spawnQuiet(...args: string[]): void {
 async function flood(t: Topology, routerMac: string): Promise<number> {
   const cfg = path.join(os.tmpdir(), `${t.tag}.trafgen`);
   fs.writeFileSync(cfg, trafgenConfig(routerMac, macOf(t.src, 's0')));
-  const gen = spawn('ip', ['netns', 'exec', t.src, 'trafgen', '-i', cfg, '-o', 's0', '-P', '1', '-C'], {
+  const gen = spawn('ip', ['netns', 'exec', t.src, 'taskset', '-c', '0', 'trafgen', '-i', cfg, '-o', 's0', '-P', '1', '-C'], {
     stdio: 'ignore',
   });
   const exited = new Promise((r) => gen.once('exit', r));
@@ -139,7 +140,10 @@ async function kernelRun(tag: string): Promise<number> {
   }
 }
 
-async function vecgateRun(tag: string, opts: BenchOptions): Promise<{ pps: number; dp: BenchResult['nodes']; variant: string }> {
+async function vecgateRun(
+  tag: string,
+  opts: BenchOptions,
+): Promise<{ pps: number; dp: BenchResult['nodes']; errors: BenchResult['errors']; variant: string }> {
   const t: Topology = { tag, src: `${tag}s`, dst: `${tag}d` };
   let dp: Dataplane | undefined;
   try {
@@ -150,7 +154,7 @@ async function vecgateRun(tag: string, opts: BenchOptions): Promise<{ pps: numbe
     up(t.dst, 'd0', '10.82.0.2/24');
     up(null, `${tag}r0`);
     up(null, `${tag}r1`);
-    dp = Dataplane.open({ variant: opts.variant });
+    dp = Dataplane.open({ variant: opts.variant, options: os.cpus().length > 1 ? 'cpus=1' : '' });
     const r0 = dp.afPacketCreate('r0', `${tag}r0`);
     const r1 = dp.afPacketCreate('r1', `${tag}r1`);
     dp.interfaceAddIp4(r0, '10.81.0.1/24');
@@ -165,7 +169,7 @@ async function vecgateRun(tag: string, opts: BenchOptions): Promise<{ pps: numbe
       .map(({ name, calls, vectors, packets, clocksPerPacket, vectorsPerCall }) => ({
         name, calls, vectors, packets, clocksPerPacket, vectorsPerCall,
       }));
-    return { pps, dp: nodes, variant: dp.variantInfo.variant };
+    return { pps, dp: nodes, errors: dp.errors(), variant: dp.variantInfo.variant };
   } finally {
     dp?.close();
     cleanup(t);
@@ -191,7 +195,7 @@ export async function afpacketForward(opts: BenchOptions): Promise<BenchResult> 
     generatorSeconds: WINDOW_S,
     clockHz: 0,
     nodes: v.dp,
-    errors: [],
+    errors: v.errors, /* the dataplane's, e.g. a full tx ring */
     frameBytes: 64,
     vecgatePps: Math.round(v.pps),
     kernelPps: Math.round(kernelPps),
