@@ -285,7 +285,7 @@ static int interfaces_init(vg_main_t *dp) {
   struct { const char *name; uint64_t **dst; } c[] = {
       {"/if/rx-packets", &dp->if_rx_packets}, {"/if/rx-bytes", &dp->if_rx_bytes},
       {"/if/tx-packets", &dp->if_tx_packets}, {"/if/tx-bytes", &dp->if_tx_bytes},
-      {"/if/drops", &dp->if_drops}};
+      {"/if/drops", &dp->if_drops}, {"/if/rx-errors", &dp->if_rx_errors}};
   for (size_t i = 0; i < VG_ARRAY_LEN(c); i++) {
     int rc = vg_stats_add(dp, c[i].name, VG_STAT_COUNTER, 0, stride, (uint32_t)names, c[i].dst);
     if (rc < 0) return rc;

@@ -128,7 +128,7 @@ int vg_stats_clear(vg_dp_t *dp, const char *what) {
                                         "/nodes/clocks", NULL};
   static const char *const errors[] = {"/err/counters", NULL};
   static const char *const ifs[] = {"/if/rx-packets", "/if/rx-bytes", "/if/tx-packets",
-                                    "/if/tx-bytes", "/if/drops", NULL};
+                                    "/if/tx-bytes", "/if/drops", "/if/rx-errors", NULL};
   int all = strcmp(what, "all") == 0;
   int r = all || strcmp(what, "runtime") == 0, e = all || strcmp(what, "errors") == 0,
       i = all || strcmp(what, "interfaces") == 0;

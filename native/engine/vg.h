@@ -129,7 +129,7 @@ struct vg_dp {
   vg_interface_t **interfaces;
   uint32_t n_interfaces;
   uint32_t if_stats_stride;
-  uint64_t *if_rx_packets, *if_rx_bytes, *if_tx_packets, *if_tx_bytes, *if_drops;
+  uint64_t *if_rx_packets, *if_rx_bytes, *if_tx_packets, *if_tx_bytes, *if_drops, *if_rx_errors;
   /* packet generator */
   vg_pg_stream_t **pg_streams;
   uint32_t n_pg_streams;
@@ -267,6 +267,10 @@ static inline void vg_if_count_tx(vg_main_t *dp, vg_thread_t *th, uint32_t sw, u
   uint64_t row = (uint64_t)th->index * dp->if_stats_stride + sw;
   dp->if_tx_packets[row] += pkts;
   dp->if_tx_bytes[row] += bytes;
+}
+/* A frame that arrived malformed (besides being a drop). */
+static inline void vg_if_count_rx_error(vg_main_t *dp, vg_thread_t *th, uint32_t sw) {
+  dp->if_rx_errors[(uint64_t)th->index * dp->if_stats_stride + sw]++;
 }
 static inline void vg_if_count_drop(vg_main_t *dp, vg_thread_t *th, uint32_t sw, uint64_t pkts) {
   dp->if_drops[(uint64_t)th->index * dp->if_stats_stride + sw] += pkts;

@@ -47,14 +47,14 @@ int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_inter
   int names = vg_stats_find(dp, "/if/names");
   strncpy(vg_stats_name_slot(dp, names, i), name, VG_STATS_NAME_MAX - 1);
   static const char *const counters[] = {"/if/names", "/if/rx-packets", "/if/rx-bytes",
-                                         "/if/tx-packets", "/if/tx-bytes", "/if/drops"};
+                                         "/if/tx-packets", "/if/tx-bytes", "/if/drops", "/if/rx-errors"};
   for (size_t c = 0; c < VG_ARRAY_LEN(counters); c++)
     vg_stats_set_n_elems(dp, vg_stats_find(dp, counters[c]), dp->n_interfaces);
   /* A reused index starts from zero counters. */
   for (uint32_t t = 0; t < dp->n_threads; t++) {
     uint64_t row = (uint64_t)t * dp->if_stats_stride + i;
     dp->if_rx_packets[row] = dp->if_rx_bytes[row] = dp->if_tx_packets[row] = 0;
-    dp->if_tx_bytes[row] = dp->if_drops[row] = 0;
+    dp->if_tx_bytes[row] = dp->if_drops[row] = dp->if_rx_errors[row] = 0;
   }
   *out = itf;
   return (int)i;

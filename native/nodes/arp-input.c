@@ -49,9 +49,15 @@ static uint16_t drop(vg_node_t *node, vg_buffer_t *b, uint32_t err) {
   return NEXT_DROP;
 }
 
+/* A malformed message is also an rx error of its port. */
+static uint16_t malformed(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b, uint32_t err) {
+  vg_if_count_rx_error(dp, th, b->sw_if_index[VG_RX]);
+  return drop(node, b, err);
+}
+
 static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
   uint8_t *arp = vg_buffer_current(b);
-  if (b->current_length < 28) return drop(node, b, ERR_TOO_SHORT);
+  if (b->current_length < 28) return malformed(dp, th, node, b, ERR_TOO_SHORT);
   uint16_t op = (uint16_t)(arp[6] << 8 | arp[7]);
   uint32_t sender = vg_rd_be32(arp + 14), target = vg_rd_be32(arp + 24);
   if (VG_UNLIKELY(vg_traced(b))) {
@@ -60,10 +66,10 @@ static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t
     memcpy(t->sender_mac, arp + 8, 6);
   }
   if (arp[0] != 0 || arp[1] != 1 || arp[2] != 8 || arp[3] != 0 || arp[4] != 6 || arp[5] != 4)
-    return drop(node, b, ERR_NOT_IP4);
-  if (op != 1 && op != 2) return drop(node, b, ERR_OPCODE);
-  if (arp[8] & 1) return drop(node, b, ERR_SENDER_MAC);
-  if (sender == 0 || sender >= 0xe0000000u) return drop(node, b, ERR_SENDER_IP);
+    return malformed(dp, th, node, b, ERR_NOT_IP4);
+  if (op != 1 && op != 2) return malformed(dp, th, node, b, ERR_OPCODE);
+  if (arp[8] & 1) return malformed(dp, th, node, b, ERR_SENDER_MAC);
+  if (sender == 0 || sender >= 0xe0000000u) return malformed(dp, th, node, b, ERR_SENDER_IP);
   uint32_t sw = b->sw_if_index[VG_RX], mine;
   vg_interface_t *itf = dp->interfaces[sw];
   int ours = vg_if_ip4_is_local(dp, sw, target) ||

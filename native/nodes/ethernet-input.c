@@ -152,7 +152,9 @@ static void trace_frame(vg_thread_t *th, vg_node_t *node, vg_buffer_t *b, const 
 
 static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
   const uint8_t *p = vg_buffer_current(b);
-  uint16_t next = classify(dp, th, node, b, parse(b, p));
+  uint32_t err = parse(b, p);
+  if (VG_UNLIKELY(err != ERR_NONE)) vg_if_count_rx_error(dp, th, b->sw_if_index[VG_RX]);
+  uint16_t next = classify(dp, th, node, b, err);
   if (VG_UNLIKELY(vg_traced(b))) trace_frame(th, node, b, p);
   return next;
 }

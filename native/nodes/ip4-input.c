@@ -92,6 +92,7 @@ static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_b
   }
   if (VG_LIKELY(err == ERR_NONE)) return NEXT_LOOKUP;
   b->error = vg_node_error(node, err);
+  vg_if_count_rx_error(dp, th, b->sw_if_index[VG_RX]);
   return NEXT_DROP;
 }
 

@@ -30,6 +30,7 @@ TEST(ethernet_bad_frames_counted_by_reason) {
   CHECK_EQ(stat_error(dp, "ethernet-input/no IPv6 handler"), 1);
   CHECK_EQ(stat_elem(dp, "/nodes/packets", "error-drop"), 8);
   CHECK_EQ(stat_elem(dp, "/if/drops", "in0"), 8);
+  CHECK_EQ(stat_elem(dp, "/if/rx-errors", "in0"), 5); /* runts, cut tag, three tags, 802.3 */
   CHECK_EQ(vg_buffer_pool_available(dp), 2048);
   vg_dp_destroy(dp);
 }

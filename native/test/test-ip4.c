@@ -281,6 +281,8 @@ TEST(ip4_bad_headers_each_counted) {
   CHECK_EQ(stat_error(r.dp, "ip4-input/source address is multicast, broadcast or loopback"), 1);
   CHECK_EQ(stat_error(r.dp, "ip4-input/total length shorter than the header"), 1);
   CHECK_EQ(stat_error(r.dp, "arp-input/opcode is neither request nor reply"), 1);
+  CHECK_EQ(stat_elem(r.dp, "/if/rx-errors", "A"), 10); /* every one above is malformed */
+  CHECK_EQ(stat_elem(r.dp, "/if/rx-errors", "B"), 0);
   CHECK(b && b->n_records == 0);
   done(&r, a, b);
 }

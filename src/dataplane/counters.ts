@@ -26,6 +26,7 @@ export interface InterfaceCounters {
   txPackets: number;
   txBytes: number;
   drops: number;
+  rxErrors: number; /* frames that arrived malformed (also counted in drops) */
 }
 
 /* Counter totals as numbers: 2^53 packets is centuries at line rate. */
@@ -80,8 +81,8 @@ export function readErrors(stats: StatsSegment): ErrorCount[] {
 export function readInterfaces(stats: StatsSegment): InterfaceCounters[] {
   const names = stats.names('/if/names');
   const col = (entry: string) => totals(stats, entry);
-  const [rxp, rxb, txp, txb, drops] = ['rx-packets', 'rx-bytes', 'tx-packets', 'tx-bytes', 'drops'].map((c) =>
-    col(`/if/${c}`),
+  const [rxp, rxb, txp, txb, drops, rxErrors] = ['rx-packets', 'rx-bytes', 'tx-packets', 'tx-bytes', 'drops', 'rx-errors'].map(
+    (c) => col(`/if/${c}`),
   );
   return names.map((name, i) => ({
     name,
@@ -90,5 +91,6 @@ export function readInterfaces(stats: StatsSegment): InterfaceCounters[] {
     txPackets: txp![i] ?? 0,
     txBytes: txb![i] ?? 0,
     drops: drops![i] ?? 0,
+    rxErrors: rxErrors![i] ?? 0,
   }));
 }

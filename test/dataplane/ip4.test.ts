@@ -1,0 +1,74 @@
+import * as assert from 'node:assert/strict';
+
+import { Dataplane, parsePrefix } from '../../src/dataplane/dataplane';
+import { DataplaneError, VecgateError } from '../../src/errors';
+import { withoutVariantPin } from '../helpers';
+
+/* The IPv4 calls of the binding against the real library: tables as the
+ * dataplane reports them, refusals as typed errors naming what is wrong. */
+describe('dataplane IPv4 through the binding', () => {
+  let dp: Dataplane;
+
+  beforeEach(() => {
+    withoutVariantPin();
+    dp = Dataplane.open({ options: 'buffers=2048' });
+  });
+  afterEach(() => dp?.close());
+
+  function port(name: string): number {
+    return dp.pcapInterfaceCreate(name, { tx: '/dev/null' });
+  }
+
+  it('addresses, routes, ECMP, neighbors and VRFs show in the tables', () => {
+    const a = port('wan0');
+    const b = port('lan0');
+    dp.interfaceAddIp4(a, '192.0.2.1/24');
+    dp.interfaceAddIp4(b, '10.1.0.1/24');
+    dp.ip4NeighborAdd(a, '192.0.2.254', '02:00:00:00:00:fe');
+    dp.ip4RouteAdd('0.0.0.0/0', [{ via: '192.0.2.254' }]);
+    dp.ip4RouteAdd('198.51.100.0/24', [{ via: '192.0.2.254', weight: 3 }, { via: '10.1.0.9', swIfIndex: b }]);
+    dp.ip4RouteAdd('203.0.113.0/24', [], { action: 'prohibit' });
+    const fib = dp.ip4Fib();
+    assert.match(fib, /^192\.0\.2\.0\/24 connected glean wan0$/m);
+    assert.match(fib, /^192\.0\.2\.1\/32 local local$/m);
+    assert.match(fib, /^0\.0\.0\.0\/0 static neighbor via 192\.0\.2\.254 wan0$/m);
+    assert.match(fib, /^198\.51\.100\.0\/24 static neighbor via 192\.0\.2\.254 wan0 neighbor via 10\.1\.0\.9 lan0 \(unresolved\)$/m);
+    assert.match(fib, /^203\.0\.113\.0\/24 static prohibit$/m);
+    assert.match(dp.ip4Neighbors(), /^192\.0\.2\.254 02:00:00:00:00:fe wan0 static age \d+s$/m);
+    dp.ip4RouteDelete('203.0.113.0/24');
+    assert.doesNotMatch(dp.ip4Fib(), /203\.0\.113/);
+    const v = port('mgmt0');
+    dp.interfaceSetVrf(v, 5);
+    dp.interfaceAddIp4(v, '10.1.0.1/24'); /* the same network, another VRF */
+    assert.match(dp.ip4Fib(5), /^10\.1\.0\.0\/24 connected glean mgmt0$/m);
+    assert.doesNotMatch(dp.ip4Fib(5), /198\.51\.100/);
+  });
+
+  it('refuses bad configuration with the reason, leaving the tables as they were', () => {
+    const a = port('wan0');
+    dp.interfaceAddIp4(a, '192.0.2.1/24');
+    const before = dp.ip4Fib();
+    const refused = (fn: () => void, re: RegExp) =>
+      assert.throws(fn, (e: unknown) => e instanceof DataplaneError && re.test(e.message));
+    refused(() => dp.interfaceAddIp4(a, '192.0.2.0/24'), /network address of its \/24/);
+    refused(() => dp.interfaceAddIp4(port('x'), '192.0.2.77/25'), /overlaps 192\.0\.2\.1\/24 on wan0/);
+    refused(() => dp.ip4RouteAdd('10.9.0.0/16', [{ via: '172.16.0.1' }]), /172\.16\.0\.1 is not on an attached network/);
+    refused(() => dp.ip4RouteDelete('192.0.2.0/24'), /no configured route/);
+    refused(() => dp.interfaceDelete(a), /has IPv4 addresses/);
+    refused(() => dp.interfaceSetMtu(a, 20), /MTU 20 is outside 68\.\.9000/);
+    assert.throws(() => dp.ip4RouteAdd('10.0.0.0/33', []), VecgateError);
+    assert.throws(() => parsePrefix('10.0.0.256/8'), /not an IPv4 address/);
+    assert.equal(dp.ip4Fib(), before);
+  });
+
+  it('sub-interfaces and MACs', () => {
+    const a = port('trunk0');
+    const sub = dp.subInterfaceCreate(a, 100);
+    assert.equal(dp.interfaceFind('trunk0.100'), sub);
+    dp.interfaceSetMac(a, '02:12:34:56:78:9a');
+    assert.equal(dp.interfaceMac(a), '02:12:34:56:78:9a');
+    assert.throws(() => dp.subInterfaceCreate(a, 100), /already has a sub-interface for VLAN 100/);
+    assert.throws(() => dp.interfaceSetMac(a, '01:00:5e:00:00:01'), /multicast MAC/);
+    assert.ok(dp.interfaceCounters().some((c) => c.name === 'trunk0.100' && c.rxErrors === 0));
+  });
+});
