@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "vg.h"
 #include "../ip4/ip4.h"
 
@@ -260,21 +261,15 @@ int vg_node_find(vg_dp_t *dp, const char *name) {
 }
 
 int64_t vg_graph_format(vg_dp_t *dp, char *buf, uint64_t size) {
-  uint64_t len = 0;
+  vg_text_t t = {buf, size, 0};
   for (uint32_t i = 0; i < dp->n_nodes; i++) {
     vg_node_t *n = &dp->nodes[i];
-    char line[1024];
-    int k = snprintf(line, sizeof line, "%s", n->reg->name);
-    for (uint32_t x = 0; x < n->n_next && k < (int)sizeof line; x++)
-      k += snprintf(line + k, sizeof line - (size_t)k, "%s%s", x ? "," : " ",
-                    dp->nodes[n->next[x]].reg->name);
-    if (k >= (int)sizeof line) k = (int)sizeof line - 1;
-    line[k++] = '\n';
-    if (buf && len + (uint64_t)k < size) memcpy(buf + len, line, (size_t)k);
-    len += (uint64_t)k;
+    vg_text_printf(&t, "%s", n->reg->name);
+    for (uint32_t x = 0; x < n->n_next; x++)
+      vg_text_printf(&t, "%s%s", x ? "," : " ", dp->nodes[n->next[x]].reg->name);
+    vg_text_printf(&t, "\n");
   }
-  if (buf && size) buf[len < size ? len : size - 1] = 0;
-  return (int64_t)len;
+  return vg_text_finish(&t);
 }
 
 static int interfaces_init(vg_main_t *dp) {

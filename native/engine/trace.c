@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "vg.h"
 
 #define TRACE_BYTES_PER_PACKET 2048
@@ -105,56 +106,35 @@ int vg_trace_clear(vg_dp_t *dp) {
   return 0;
 }
 
-typedef struct {
-  char *buf;
-  uint64_t size, len;
-} out_t;
-
-static void out_printf(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_printf(out_t *o, const char *fmt, ...) {
-  char tmp[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if ((uint64_t)n >= sizeof tmp) n = sizeof tmp - 1;
-  if (o->len < o->size) {
-    uint64_t k = o->size - o->len;
-    memcpy(o->buf + o->len, tmp, (uint64_t)n < k ? (uint64_t)n : k);
-  }
-  o->len += (uint64_t)n;
-}
-
 int64_t vg_trace_format(vg_dp_t *dp, char *buf, uint64_t size) {
   pthread_mutex_lock(&dp->api_lock);
   vg_barrier_sync(dp);
-  out_t o = {buf, size ? size - 1 : 0, 0};
+  vg_text_t o = {buf, size, 0};
   uint32_t n = atomic_load(&dp->trace->n_used);
   if (n > dp->trace_max) n = dp->trace_max;
   uint64_t hz = vg_clock_hz();
-  if (!n) out_printf(&o, "No packets in trace buffer\n");
+  if (!n) vg_text_printf(&o, "No packets in trace buffer\n");
   for (uint32_t i = 0; i < n; i++) {
     trace_packet_t *p = &dp->trace->packets[i];
-    out_printf(&o, "%sPacket %u\n\n", i ? "\n" : "", i + 1);
+    vg_text_printf(&o, "%sPacket %u\n\n", i ? "\n" : "", i + 1);
     for (uint32_t off = 0; off < p->used;) {
       trace_rec_t *r = (trace_rec_t *)(p->data + off);
       uint64_t us = (uint64_t)((double)r->ticks * 1e6 / (double)hz);
       uint64_t s = us / 1000000;
-      out_printf(&o, "%02llu:%02llu:%02llu:%06llu: %s\n", (unsigned long long)(s / 3600),
+      vg_text_printf(&o, "%02llu:%02llu:%02llu:%06llu: %s\n", (unsigned long long)(s / 3600),
                  (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60),
                  (unsigned long long)(us % 1000000), dp->nodes[r->node].reg->name);
       vg_trace_fmt_t *fmt = dp->nodes[r->node].reg->format_trace;
       if (fmt) {
         char line[1024];
         fmt(line, sizeof line, r + 1);
-        out_printf(&o, "%s\n", line);
+        vg_text_printf(&o, "%s\n", line);
       }
       off += (uint32_t)sizeof(trace_rec_t) + ((r->len + 7) & ~7u);
     }
   }
-  if (size) buf[o.len < size - 1 ? o.len : size - 1] = 0;
+  int64_t len = vg_text_finish(&o);
   vg_barrier_release(dp);
   pthread_mutex_unlock(&dp->api_lock);
-  return (int64_t)o.len;
+  return len;
 }

@@ -1,11 +1,11 @@
 /* The IPv4 part of the C API: addresses, VRFs, routes, neighbors, proxy
  * ARP and the tables as text. Each call holds the API lock and the barrier
  * while it changes tables. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/text.h"
 #include "ip4.h"
 
 #define A4(a) (a) >> 24, ((a) >> 16) & 0xff, ((a) >> 8) & 0xff, (a)&0xff
@@ -224,42 +224,19 @@ int vg_proxy_arp_add(vg_dp_t *dp, uint32_t vrf, uint32_t lo, uint32_t hi) {
 
 /* ---- tables as text ---- */
 
-typedef struct {
-  char *buf;
-  uint64_t size, len;
-} text_t;
-
-static void put(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(text_t *t, const char *fmt, ...) {
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if ((size_t)n >= sizeof line) n = sizeof line - 1;
-  if (t->buf && t->len + (uint64_t)n < t->size) memcpy(t->buf + t->len, line, (size_t)n);
-  t->len += (uint64_t)n;
-}
-
-static int64_t finish(text_t *t) {
-  if (t->buf && t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = 0;
-  return (int64_t)t->len;
-}
-
 static const char *const adj_names[] = {"drop", "unreachable", "prohibit", "local", "glean", "neighbor"};
 
-static void put_adj(vg_main_t *dp, text_t *t, uint32_t ai) {
+static void put_adj(vg_main_t *dp, vg_text_t *t, uint32_t ai) {
   vg_adj_t *a = &dp->ip4->adjs[ai];
   vg_interface_t *itf = vg_interface_get(dp, a->sw_if_index);
-  put(t, " %s", adj_names[a->type]);
-  if (a->type == VG_ADJ_NEIGHBOR) put(t, " via %u.%u.%u.%u", A4(a->next_hop));
-  if (itf) put(t, " %s", itf->name);
-  if (a->type == VG_ADJ_NEIGHBOR) put(t, a->resolved ? "" : " (unresolved)");
+  vg_text_printf(t, " %s", adj_names[a->type]);
+  if (a->type == VG_ADJ_NEIGHBOR) vg_text_printf(t, " via %u.%u.%u.%u", A4(a->next_hop));
+  if (itf) vg_text_printf(t, " %s", itf->name);
+  if (a->type == VG_ADJ_NEIGHBOR) vg_text_printf(t, a->resolved ? "" : " (unresolved)");
 }
 
 int64_t vg_ip4_fib_format(vg_dp_t *dp, uint32_t vrf, char *buf, uint64_t size) {
-  text_t t = {buf, size, 0};
+  vg_text_t t = {buf, size, 0};
   lock(dp);
   vg_fib_t *fib = vg_fib_get(dp, vrf, 0);
   if (!fib) {
@@ -271,27 +248,27 @@ int64_t vg_ip4_fib_format(vg_dp_t *dp, uint32_t vrf, char *buf, uint64_t size) {
     vg_route_t *r = &fib->routes[i];
     if (!r->in_use) continue;
     vg_lb_t *lb = &dp->ip4->lbs[r->lb];
-    put(&t, "%u.%u.%u.%u/%u %s", A4(r->prefix), r->len, sources[r->source]);
+    vg_text_printf(&t, "%u.%u.%u.%u/%u %s", A4(r->prefix), r->len, sources[r->source]);
     for (uint32_t b = 0; b < lb->n_buckets; b++)
       if (b == 0 || lb->buckets[b] != lb->buckets[b - 1]) put_adj(dp, &t, lb->buckets[b]);
-    put(&t, "\n");
+    vg_text_printf(&t, "\n");
   }
   unlock(dp, 0);
-  return finish(&t);
+  return vg_text_finish(&t);
 }
 
 int64_t vg_ip4_neighbor_format(vg_dp_t *dp, char *buf, uint64_t size) {
-  text_t t = {buf, size, 0};
+  vg_text_t t = {buf, size, 0};
   lock(dp);
   uint64_t now = vg_time_ns();
   for (uint32_t i = 0; i < dp->ip4->n_neighbors; i++) {
     vg_neighbor_t *n = &dp->ip4->neighbors[i];
     vg_interface_t *itf = n->in_use ? vg_interface_get(dp, n->sw_if_index) : NULL;
     if (!itf) continue;
-    put(&t, "%u.%u.%u.%u %02x:%02x:%02x:%02x:%02x:%02x %s %s age %llus\n", A4(n->addr), n->mac[0],
+    vg_text_printf(&t, "%u.%u.%u.%u %02x:%02x:%02x:%02x:%02x:%02x %s %s age %llus\n", A4(n->addr), n->mac[0],
         n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], itf->name,
         n->is_static ? "static" : "dynamic", (unsigned long long)((now - n->updated_ns) / 1000000000ull));
   }
   unlock(dp, 0);
-  return finish(&t);
+  return vg_text_finish(&t);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/text.h"
 #include "bridge.h"
 
 /* ---- the FIB ---- */
@@ -212,18 +213,13 @@ static int with_l2(vg_dp_t *dp, l2_op_t *fn, const void *arg) {
 }
 
 typedef struct {
-  char *buf;
-  uint64_t size, len;
-} text_t;
-
-typedef struct {
   uint32_t bd_id;
   const char *options;
   uint32_t sw_if_index, shg;
   int bvi;
   const uint8_t *mac;
   int is_static;
-  text_t *text;
+  vg_text_t *text;
 } l2_args_t;
 
 static int bd_add(vg_main_t *dp, vg_l2_main_t *l2, const void *arg) {
@@ -385,22 +381,6 @@ int vg_l2fib_delete(vg_dp_t *dp, uint32_t bd_id, const uint8_t *mac) {
 
 /* ---- tables as text ---- */
 
-__attribute__((format(printf, 2, 3))) static void put(text_t *t, const char *fmt, ...) {
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int k = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (k >= (int)sizeof line) k = (int)sizeof line - 1;
-  if (t->buf && t->len + (uint64_t)k < t->size) memcpy(t->buf + t->len, line, (size_t)k);
-  t->len += (uint64_t)k;
-}
-
-static int64_t text_end(text_t *t) {
-  if (t->buf && t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = 0;
-  return (int64_t)t->len;
-}
-
 static const char *port_name(vg_main_t *dp, uint32_t sw) {
   vg_interface_t *itf = vg_interface_get(dp, sw);
   return itf ? itf->name : "(deleted)";
@@ -408,7 +388,7 @@ static const char *port_name(vg_main_t *dp, uint32_t sw) {
 
 static int fib_format(vg_main_t *dp, vg_l2_main_t *l2, const void *arg) {
   const l2_args_t *a = arg;
-  text_t *t = a->text;
+  vg_text_t *t = a->text;
   uint32_t now = vg_l2_now(l2);
   for (uint32_t i = 0; i < l2->fib_slots; i++) {
     uint64_t k = l2->fib[i].key, v = vg_l2fib_val(&l2->fib[i]);
@@ -417,25 +397,25 @@ static int fib_format(vg_main_t *dp, vg_l2_main_t *l2, const void *arg) {
     if (a->bd_id != UINT32_MAX && bd->bd_id != a->bd_id) continue;
     uint8_t m[8];
     memcpy(m, &k, 8);
-    put(t, "bd %u " MAC_FMT " port %s ", bd->bd_id, MAC_ARGS(m), port_name(dp, (uint32_t)v));
-    if (v & VG_L2FIB_STATIC) put(t, "static\n");
-    else put(t, "dynamic age %us\n", now - (uint32_t)(v >> VG_L2FIB_SEEN_SHIFT));
+    vg_text_printf(t, "bd %u " MAC_FMT " port %s ", bd->bd_id, MAC_ARGS(m), port_name(dp, (uint32_t)v));
+    if (v & VG_L2FIB_STATIC) vg_text_printf(t, "static\n");
+    else vg_text_printf(t, "dynamic age %us\n", now - (uint32_t)(v >> VG_L2FIB_SEEN_SHIFT));
   }
   return 0;
 }
 
 static int bd_format(vg_main_t *dp, vg_l2_main_t *l2, const void *arg) {
   const l2_args_t *a = arg;
-  text_t *t = a->text;
+  vg_text_t *t = a->text;
   for (uint32_t d = 0; d < l2->n_bds; d++) {
     vg_bd_t *bd = &l2->bds[d];
     if (!bd->in_use || (a->bd_id != UINT32_MAX && bd->bd_id != a->bd_id)) continue;
-    put(t, "bd %u learn %u flood %u uu-flood %u mac-age %u mac-limit %u learned %u ports %u\n",
+    vg_text_printf(t, "bd %u learn %u flood %u uu-flood %u mac-age %u mac-limit %u learned %u ports %u\n",
         bd->bd_id, bd->learn, bd->flood, bd->uu_flood, bd->mac_age, bd->mac_limit, bd->n_learned,
         bd->n_ports);
     for (uint32_t p = 0; p < bd->n_ports; p++) {
       vg_interface_t *itf = vg_interface_get(dp, bd->ports[p]);
-      put(t, "bd %u port %s shg %u%s\n", bd->bd_id, port_name(dp, bd->ports[p]),
+      vg_text_printf(t, "bd %u port %s shg %u%s\n", bd->bd_id, port_name(dp, bd->ports[p]),
           itf ? itf->shg : 0, itf && itf->is_bvi ? " bvi" : "");
     }
   }
@@ -443,7 +423,7 @@ static int bd_format(vg_main_t *dp, vg_l2_main_t *l2, const void *arg) {
 }
 
 static int64_t format_with(vg_dp_t *dp, l2_op_t *fn, uint32_t bd_id, char *buf, uint64_t size) {
-  text_t t = {buf, size, 0};
+  vg_text_t t = {buf, size, 0};
   l2_args_t a = {.bd_id = bd_id, .text = &t};
   pthread_mutex_lock(&dp->api_lock);
   int rc = 0;
@@ -456,7 +436,7 @@ static int64_t format_with(vg_dp_t *dp, l2_op_t *fn, uint32_t bd_id, char *buf, 
     pthread_mutex_unlock(&dp->l2->write_lock);
   }
   pthread_mutex_unlock(&dp->api_lock);
-  return rc < 0 ? rc : text_end(&t);
+  return rc < 0 ? rc : vg_text_finish(&t);
 }
 
 int64_t vg_l2fib_format(vg_dp_t *dp, uint32_t bd_id, char *buf, uint64_t size) {

@@ -13,23 +13,6 @@
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
-/* Runs a command and returns what it printed (stdout and stderr). */
-static const char *capture(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *capture(const char *fmt, ...) {
-  static char out[8192];
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-  FILE *p = popen(cmd, "r");
-  size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
-  out[n] = 0;
-  if (p) pclose(p);
-  return out;
-}
-
 typedef struct {
   link_t a, b;
   vg_dp_t *dp;

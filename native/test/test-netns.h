@@ -11,6 +11,9 @@ int netns_skipped(void);
 /* Runs a shell command; 0 when it exits 0. */
 int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t now_ms(void);
+/* Runs a command and returns what it printed, stdout and stderr (a static
+ * buffer, overwritten by the next call). */
+const char *capture(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ipv6_off(const char *ns, const char *ifname);
 
 /* A veth pair: `host` stays in this namespace (the af_packet interface's
