@@ -183,6 +183,28 @@ static inline void vg_node_count_error(vg_thread_t *th, vg_node_t *node, uint32_
 static inline uint16_t vg_node_error(vg_node_t *node, uint32_t code) {
   return (uint16_t)(node->error_base + code);
 }
+/* The usual node body: packets four at a time, the buffers (and, with
+ * prefetch_data, the packet data) eight ahead prefetched, the rest one by
+ * one; `one` handles a packet and returns its next index. Always inlined, so
+ * `one` is inlined into the loop too. */
+typedef uint16_t vg_packet_fn_t(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b);
+static inline __attribute__((always_inline)) uint32_t
+vg_node_each(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f, vg_packet_fn_t *one,
+             int prefetch_data) {
+  uint16_t next[VG_FRAME_SIZE];
+  uint32_t n = f->n, i = 0;
+  for (; i + 12 <= n; i += 4) {
+    for (uint32_t k = 8; k < 12; k++) {
+      vg_buffer_t *ahead = vg_buffer(dp, f->bi[i + k]);
+      VG_PREFETCH_W(ahead);
+      if (prefetch_data) VG_PREFETCH_W(vg_buffer_current(ahead));
+    }
+    for (uint32_t k = 0; k < 4; k++) next[i + k] = one(dp, th, node, vg_buffer(dp, f->bi[i + k]));
+  }
+  for (; i < n; i++) next[i] = one(dp, th, node, vg_buffer(dp, f->bi[i]));
+  vg_enqueue_to_next(th, node, f->bi, next, n);
+  return n;
+}
 int vg_graph_init(vg_main_t *dp);
 void vg_graph_free(vg_main_t *dp);
 int vg_node_index(vg_main_t *dp, const char *name);

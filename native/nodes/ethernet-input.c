@@ -160,20 +160,7 @@ static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_b
 }
 
 static uint32_t ethernet_input_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  uint16_t next[VG_FRAME_SIZE];
-  uint32_t n = f->n, i = 0;
-  /* Four at a time, headers of the packets eight ahead prefetched. */
-  for (; i + 12 <= n; i += 4) {
-    for (uint32_t k = 8; k < 12; k++) {
-      vg_buffer_t *pb = vg_buffer(dp, f->bi[i + k]);
-      VG_PREFETCH_W(pb);
-      VG_PREFETCH(vg_buffer_current(pb));
-    }
-    for (uint32_t k = 0; k < 4; k++) next[i + k] = one(dp, th, node, vg_buffer(dp, f->bi[i + k]));
-  }
-  for (; i < n; i++) next[i] = one(dp, th, node, vg_buffer(dp, f->bi[i]));
-  vg_enqueue_to_next(th, node, f->bi, next, n);
-  return n;
+  return vg_node_each(dp, th, node, f, one, 1);
 }
 
 int vg_ethernet_redirect(vg_dp_t *dp, uint16_t ethertype, uint32_t tx_sw_if_index) {

@@ -64,15 +64,7 @@ static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_b
 }
 
 static uint32_t l2_input_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  uint16_t next[VG_FRAME_SIZE];
-  uint32_t n = f->n, i = 0;
-  for (; i + 12 <= n; i += 4) {
-    for (uint32_t k = 8; k < 12; k++) VG_PREFETCH_W(vg_buffer(dp, f->bi[i + k]));
-    for (uint32_t k = 0; k < 4; k++) next[i + k] = one(dp, th, node, vg_buffer(dp, f->bi[i + k]));
-  }
-  for (; i < n; i++) next[i] = one(dp, th, node, vg_buffer(dp, f->bi[i]));
-  vg_enqueue_to_next(th, node, f->bi, next, n);
-  return n;
+  return vg_node_each(dp, th, node, f, one, 0);
 }
 
 const vg_node_reg_t vg_node_l2_input = {
