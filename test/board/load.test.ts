@@ -27,9 +27,14 @@ describe('board/load', () => {
   });
 
   it('loads a board from a path and names the file in errors', () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-')), 'b.json');
-    fs.writeFileSync(file, JSON.stringify({ ...sim(), arch: 'sparc' }));
-    assert.throws(() => loadBoard(file), (e: unknown) => e instanceof SpecError && e.field === 'arch' && e.message.includes(file));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-'));
+    const file = path.join(dir, 'b.json');
+    try {
+      fs.writeFileSync(file, JSON.stringify({ ...sim(), arch: 'sparc' }));
+      assert.throws(() => loadBoard(file), (e: unknown) => e instanceof SpecError && e.field === 'arch' && e.message.includes(file));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names a missing board', () => {

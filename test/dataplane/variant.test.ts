@@ -60,9 +60,13 @@ describe('dataplane/variant', () => {
   });
 
   describe('with only some variants built', () => {
+    const made: string[] = [];
+    after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
     /* A build folder holding the real probe and a subset of the real variants. */
     function buildDirWith(variants: string[]): string {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-build-'));
+      made.push(dir);
       const real = path.join(PACKAGE_ROOT, 'native', 'build');
       for (const name of ['probe-x86_64', ...variants]) fs.symlinkSync(path.join(real, name), path.join(dir, name));
       return dir;
