@@ -146,14 +146,19 @@ int vg_neighbor_delete(vg_main_t *dp, uint32_t sw, uint32_t addr) {
 
 int vg_ip4_queue_learn(vg_main_t *dp, uint32_t sw, uint32_t addr, const uint8_t *mac) {
   vg_ip4_main_t *im = dp->ip4;
+  while (atomic_flag_test_and_set_explicit(&im->learn_lock, memory_order_acquire)) {
+  }
   uint32_t tail = atomic_load_explicit(&im->learn_tail, memory_order_relaxed);
-  if (tail - atomic_load_explicit(&im->learn_head, memory_order_acquire) >= VG_ARP_LEARN_RING) return 0;
-  vg_arp_learn_t *e = &im->learn[tail % VG_ARP_LEARN_RING];
-  e->sw_if_index = sw;
-  e->addr = addr;
-  memcpy(e->mac, mac, 6);
-  atomic_store_explicit(&im->learn_tail, tail + 1, memory_order_release);
-  return 1;
+  int queued = tail - atomic_load_explicit(&im->learn_head, memory_order_acquire) < VG_ARP_LEARN_RING;
+  if (queued) {
+    vg_arp_learn_t *e = &im->learn[tail % VG_ARP_LEARN_RING];
+    e->sw_if_index = sw;
+    e->addr = addr;
+    memcpy(e->mac, mac, 6);
+    atomic_store_explicit(&im->learn_tail, tail + 1, memory_order_release);
+  }
+  atomic_flag_clear_explicit(&im->learn_lock, memory_order_release);
+  return queued;
 }
 
 int vg_ip4_learn_pending(vg_main_t *dp) {

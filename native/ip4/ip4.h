@@ -137,10 +137,11 @@ typedef struct vg_ip4_main {
   uint32_t n_addrs, addrs_cap;
   vg_proxy_arp_t *proxy;
   uint32_t n_proxy;
-  /* ARP learning queue (single producer per thread would need per-thread
-   * rings; all ARP runs on the thread its port polls on) */
+  /* ARP learning queue: any dataplane thread adds (under learn_lock, a
+   * spinlock: adding is rare and short), thread 0 drains it. */
   vg_arp_learn_t learn[VG_ARP_LEARN_RING];
   _Atomic uint32_t learn_head, learn_tail;
+  atomic_flag learn_lock;
 } vg_ip4_main_t;
 
 int vg_ip4_init(vg_main_t *dp);

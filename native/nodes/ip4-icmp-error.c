@@ -10,7 +10,7 @@
 #include "../ip4/ip4.h"
 
 enum { NEXT_DROP, NEXT_LOOKUP };
-enum { ERR_SENT, ERR_RATE, ERR_NOT_ALLOWED, ERR_NO_SOURCE, ERR_TRUNCATED };
+enum { ERR_SENT, ERR_RATE, ERR_NOT_ALLOWED, ERR_NO_SOURCE };
 
 #define RATE_PER_S 1000
 #define BURST 100
@@ -118,6 +118,6 @@ const vg_node_reg_t vg_node_ip4_icmp_error = {
     .next_nodes = (const char *const[]){"error-drop", "ip4-lookup", NULL},
     .errors = (const char *const[]){"ICMP errors sent", "ICMP error rate-limited",
                                     "no ICMP error for this packet (RFC 1812)",
-                                    "no address to send the ICMP error from", "truncated", NULL},
+                                    "no address to send the ICMP error from", NULL},
     .format_trace = format_icmp_error_trace,
 };
