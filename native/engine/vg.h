@@ -274,6 +274,19 @@ struct vg_interface {
   void *dev;        /* device state */
 };
 int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_interface_t **out);
+/* A device behind an interface: what the interface table calls. */
+typedef struct {
+  const char *type;
+  void *dev;
+  vg_tx_fn_t *tx;
+  void (*destroy)(vg_main_t *dp, vg_interface_t *itf);
+  int (*flush)(vg_main_t *dp, vg_interface_t *itf);
+  const char *input_node; /* polled once the interface exists, or NULL */
+} vg_device_t;
+/* Adds the interface of a device, taking the API lock and the barrier.
+ * Returns its sw_if_index, the interface then owning the device; on error
+ * the caller still owns it. */
+int vg_interface_add_device(vg_main_t *dp, const char *name, const vg_device_t *d);
 vg_interface_t *vg_interface_get(vg_main_t *dp, uint32_t sw_if_index);
 void vg_interfaces_free(vg_main_t *dp);
 void vg_sub_interface_unlink(vg_main_t *dp, vg_interface_t *itf);

@@ -260,19 +260,9 @@ int vg_af_packet_create(vg_dp_t *dp, const char *name, const char *host_if, cons
     dev_free(dev);
     return rc;
   }
-  pthread_mutex_lock(&dp->api_lock);
-  vg_barrier_sync(dp);
-  vg_interface_t *itf;
-  rc = vg_interface_add(dp, name, "af_packet", &itf);
-  if (rc >= 0) {
-    itf->dev = dev;
-    itf->destroy = af_packet_destroy;
-    itf->tx = af_packet_tx;
-    dp->nodes[dev->node_index].input_active = 1;
-  } else {
-    dev_free(dev);
-  }
-  vg_barrier_release(dp);
-  pthread_mutex_unlock(&dp->api_lock);
+  rc = vg_interface_add_device(dp, name, &(vg_device_t){.type = "af_packet", .dev = dev, .tx = af_packet_tx,
+                                                       .destroy = af_packet_destroy,
+                                                       .input_node = "af-packet-input"});
+  if (rc < 0) dev_free(dev);
   return rc;
 }

@@ -60,6 +60,23 @@ int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_inter
   return (int)i;
 }
 
+int vg_interface_add_device(vg_main_t *dp, const char *name, const vg_device_t *d) {
+  pthread_mutex_lock(&dp->api_lock);
+  vg_barrier_sync(dp);
+  vg_interface_t *itf;
+  int rc = vg_interface_add(dp, name, d->type, &itf);
+  if (rc >= 0) {
+    itf->dev = d->dev;
+    itf->tx = d->tx;
+    itf->destroy = d->destroy;
+    itf->flush = d->flush;
+    if (d->input_node) dp->nodes[vg_node_index(dp, d->input_node)].input_active = 1;
+  }
+  vg_barrier_release(dp);
+  pthread_mutex_unlock(&dp->api_lock);
+  return rc;
+}
+
 static void interface_destroy(vg_main_t *dp, vg_interface_t *itf) {
   if (itf->destroy) itf->destroy(dp, itf);
   vg_sub_interface_unlink(dp, itf);

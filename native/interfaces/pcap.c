@@ -207,23 +207,15 @@ int vg_pcap_interface_create(vg_dp_t *dp, const char *name, const char *rx_path,
     free(dev);
     return rc;
   }
-  pthread_mutex_lock(&dp->api_lock);
-  vg_barrier_sync(dp);
-  vg_interface_t *itf;
-  rc = vg_interface_add(dp, name, "pcap", &itf);
-  if (rc >= 0) {
-    itf->dev = dev;
-    itf->destroy = pcap_destroy;
-    itf->flush = pcap_flush;
-    itf->tx = dev->tx ? pcap_tx : NULL;
-    if (dev->rx) dp->nodes[vg_node_index(dp, "pcap-input")].input_active = 1;
-  } else {
+  rc = vg_interface_add_device(dp, name, &(vg_device_t){.type = "pcap", .dev = dev,
+                                                       .tx = dev->tx ? pcap_tx : NULL,
+                                                       .destroy = pcap_destroy, .flush = pcap_flush,
+                                                       .input_node = dev->rx ? "pcap-input" : NULL});
+  if (rc < 0) {
     vg_pcap_file_free(dev->rx);
     vg_pcap_writer_close(dev->tx);
     free(dev);
   }
-  vg_barrier_release(dp);
-  pthread_mutex_unlock(&dp->api_lock);
   return rc;
 }
 

@@ -125,19 +125,8 @@ int vg_tap_create(vg_dp_t *dp, const char *name, const char *host_if, const char
     dev_free(dev);
     return rc;
   }
-  pthread_mutex_lock(&dp->api_lock);
-  vg_barrier_sync(dp);
-  vg_interface_t *itf;
-  rc = vg_interface_add(dp, name, "tap", &itf);
-  if (rc >= 0) {
-    itf->dev = dev;
-    itf->destroy = tap_destroy;
-    itf->tx = tap_tx;
-    dp->nodes[dev->node_index].input_active = 1;
-  } else {
-    dev_free(dev);
-  }
-  vg_barrier_release(dp);
-  pthread_mutex_unlock(&dp->api_lock);
+  rc = vg_interface_add_device(dp, name, &(vg_device_t){.type = "tap", .dev = dev, .tx = tap_tx,
+                                                       .destroy = tap_destroy, .input_node = "tap-input"});
+  if (rc < 0) dev_free(dev);
   return rc;
 }

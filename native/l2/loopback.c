@@ -43,16 +43,8 @@ int vg_loopback_create(vg_dp_t *dp, const char *name) {
   loopback_dev_t *dev = calloc(1, sizeof *dev);
   if (!dev) return vg_error(VG_E_NOMEM, "loopback %s", name ? name : "");
   dev->l2_input = (uint32_t)vg_node_index(dp, "l2-input");
-  pthread_mutex_lock(&dp->api_lock);
-  vg_barrier_sync(dp);
-  vg_interface_t *itf;
-  int rc = vg_interface_add(dp, name, "loopback", &itf);
-  if (rc >= 0) {
-    itf->dev = dev;
-    itf->tx = loopback_tx;
-    itf->destroy = loopback_destroy;
-  } else free(dev);
-  vg_barrier_release(dp);
-  pthread_mutex_unlock(&dp->api_lock);
+  int rc = vg_interface_add_device(
+      dp, name, &(vg_device_t){.type = "loopback", .dev = dev, .tx = loopback_tx, .destroy = loopback_destroy});
+  if (rc < 0) free(dev);
   return rc;
 }
