@@ -178,7 +178,56 @@ int vg_ip4_neighbor_delete(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr);
 /* Answer ARP for lo..hi (inclusive) in vrf on behalf of hosts behind us. */
 int vg_proxy_arp_add(vg_dp_t *dp, uint32_t vrf, uint32_t lo, uint32_t hi);
 int64_t vg_ip4_fib_format(vg_dp_t *dp, uint32_t vrf, char *buf, uint64_t size);
+
+/* Dumps (see "Reading the tables back"). */
+typedef struct {
+  uint32_t sw_if_index, addr, len;
+} vg_ip4_address_info_t;
+int vg_ip4_address_dump(vg_dp_t *dp, vg_ip4_address_info_t *out, uint32_t max);
+
+#define VG_ROUTE_MAX_PATHS 16
+#define VG_ROUTE_SOURCE_CONFIGURED 0 /* by vg_ip4_route_add */
+#define VG_ROUTE_SOURCE_CONNECTED 1  /* an interface's network */
+#define VG_ROUTE_SOURCE_LOCAL 2      /* an interface's address */
+#define VG_ROUTE_SOURCE_NEIGHBOR 3   /* a neighbor on an attached network */
+#define VG_ROUTE_SOURCE_DEFAULT 4    /* 0.0.0.0/0 when nothing else is set */
+typedef struct {
+  uint32_t prefix, len;
+  uint32_t source;  /* VG_ROUTE_SOURCE_* */
+  uint32_t flags;   /* VG_ROUTE_DROP / VG_ROUTE_PROHIBIT */
+  uint32_t n_paths;
+  vg_next_hop_t paths[VG_ROUTE_MAX_PATHS]; /* weight: load-balance buckets */
+} vg_ip4_route_info_t;
+/* Routes of one VRF (VG_E_NOTFOUND when it does not exist). */
+int vg_ip4_route_dump(vg_dp_t *dp, uint32_t vrf, vg_ip4_route_info_t *out, uint32_t max);
+
+typedef struct {
+  uint32_t sw_if_index, addr;
+  uint8_t mac[6];
+  uint8_t is_static;
+  uint8_t pad;
+} vg_ip4_neighbor_info_t;
+int vg_ip4_neighbor_dump(vg_dp_t *dp, vg_ip4_neighbor_info_t *out, uint32_t max);
 int64_t vg_ip4_neighbor_format(vg_dp_t *dp, char *buf, uint64_t size);
+
+/* ---- Reading the tables back ----------------------------------------------
+ * What the dataplane holds, for the agent's resync (desired against actual).
+ * Each *_dump fills at most max entries and returns how many there are: call
+ * with max 0 to size the array. */
+typedef struct {
+  uint32_t sw_if_index;
+  char name[64];
+  char type[16];        /* "af_packet", "tap", "loopback", "sub", "pcap", "pg" */
+  uint8_t mac[6];
+  uint8_t admin_up, is_bvi;
+  uint32_t mtu;
+  uint32_t sup_sw_if_index; /* the parent of a sub-interface, else itself */
+  uint32_t vlan;
+  uint32_t bd_id;       /* UINT32_MAX: not a bridge port */
+  uint32_t shg;
+  uint32_t vrf;
+} vg_interface_info_t;
+int vg_interface_dump(vg_dp_t *dp, vg_interface_info_t *out, uint32_t max);
 
 /* ---- Packet generator ----------------------------------------------------
  * A stream is described by one spec string of key=value pairs; a bad spec is

@@ -1,9 +1,11 @@
 /* The interface table: sw_if_index -> interface, names in the stats segment. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../engine/vg.h"
 #include "../ip4/ip4.h"
+#include "../l2/bridge.h"
 
 vg_interface_t *vg_interface_get(vg_main_t *dp, uint32_t sw_if_index) {
   return sw_if_index < dp->n_interfaces ? dp->interfaces[sw_if_index] : NULL;
@@ -159,4 +161,32 @@ int vg_interface_flush(vg_dp_t *dp, uint32_t sw_if_index) {
   }
   pthread_mutex_unlock(&dp->api_lock);
   return rc;
+}
+
+int vg_interface_dump(vg_dp_t *dp, vg_interface_info_t *out, uint32_t max) {
+  pthread_mutex_lock(&dp->api_lock);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < dp->n_interfaces; i++) {
+    vg_interface_t *itf = dp->interfaces[i];
+    if (!itf) continue;
+    if (n < max) {
+      vg_interface_info_t *o = &out[n];
+      memset(o, 0, sizeof *o);
+      o->sw_if_index = i;
+      snprintf(o->name, sizeof o->name, "%s", itf->name);
+      snprintf(o->type, sizeof o->type, "%s", itf->type);
+      memcpy(o->mac, itf->mac, 6);
+      o->admin_up = (uint8_t)itf->admin_up;
+      o->is_bvi = itf->is_bvi;
+      o->mtu = itf->mtu;
+      o->sup_sw_if_index = itf->sup_sw_if_index;
+      o->vlan = itf->vlan;
+      o->bd_id = itf->bd_index == VG_NONE ? VG_NONE : dp->l2->bds[itf->bd_index].bd_id;
+      o->shg = itf->shg;
+      o->vrf = vg_fib_of(dp, itf->fib_index)->vrf;
+    }
+    n++;
+  }
+  pthread_mutex_unlock(&dp->api_lock);
+  return (int)n;
 }

@@ -99,13 +99,13 @@ static int neighbor_route(vg_main_t *dp, uint32_t sw, uint32_t addr, int add) {
   uint32_t local;
   if (!fib || vg_if_ip4_is_local(dp, sw, addr) || vg_if_ip4_for_peer(dp, sw, addr, &local) != 1) return 0;
   vg_route_t *r = vg_fib_route_find(fib, addr, 32);
-  if (!add) return r && r->source == VG_ROUTE_SRC_NEIGHBOR ? vg_fib_route_unset(dp, fib, addr, 32) : 0;
+  if (!add) return r && r->source == VG_ROUTE_SOURCE_NEIGHBOR ? vg_fib_route_unset(dp, fib, addr, 32) : 0;
   if (r) return 0;
   int adj = vg_adj_neighbor(dp, sw, addr);
   if (adj < 0) return adj;
   uint32_t a = (uint32_t)adj;
   int lb = vg_lb_create(dp, &a, NULL, 1);
-  return lb < 0 ? lb : vg_fib_route_set(dp, fib, addr, 32, VG_ROUTE_SRC_NEIGHBOR, (uint32_t)lb);
+  return lb < 0 ? lb : vg_fib_route_set(dp, fib, addr, 32, VG_ROUTE_SOURCE_NEIGHBOR, (uint32_t)lb);
 }
 
 int vg_neighbor_set(vg_main_t *dp, uint32_t sw, uint32_t addr, const uint8_t *mac, int is_static) {

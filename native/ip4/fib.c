@@ -222,7 +222,7 @@ int vg_fib_route_set(vg_main_t *dp, vg_fib_t *fib, uint32_t prefix, uint32_t len
                      uint32_t lb) {
   prefix &= mask_of(len);
   vg_route_t *r = vg_fib_route_find(fib, prefix, len);
-  if (r && source == VG_ROUTE_SRC_NEIGHBOR && r->source != VG_ROUTE_SRC_NEIGHBOR) {
+  if (r && source == VG_ROUTE_SOURCE_NEIGHBOR && r->source != VG_ROUTE_SOURCE_NEIGHBOR) {
     vg_lb_unref(dp, lb); /* a configured route outranks what ARP learned */
     return 0;
   }
@@ -288,7 +288,7 @@ vg_fib_t *vg_fib_get(vg_main_t *dp, uint32_t vrf, int create) {
     return NULL;
   }
   r->lb = (uint32_t)lb;
-  r->source = VG_ROUTE_SRC_DEFAULT;
+  r->source = VG_ROUTE_SOURCE_DEFAULT;
   im->fibs[im->n_fibs++] = fib;
   return fib;
 }

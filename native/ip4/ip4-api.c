@@ -91,13 +91,13 @@ int vg_interface_add_ip4(vg_dp_t *dp, uint32_t sw, uint32_t addr, uint32_t len) 
   if (len < 32) {
     int glean = vg_adj_glean(dp, sw);
     if (glean < 0 || (lb = one_lb(dp, (uint32_t)glean)) < 0 ||
-        (rc = vg_fib_route_set(dp, fib, addr, len, VG_ROUTE_SRC_CONNECTED, (uint32_t)lb)) < 0) {
+        (rc = vg_fib_route_set(dp, fib, addr, len, VG_ROUTE_SOURCE_CONNECTED, (uint32_t)lb)) < 0) {
       a->in_use = 0;
       return unlock(dp, rc ? rc : VG_E_NOMEM);
     }
   }
   if ((lb = one_lb(dp, dp->ip4->adj_local)) < 0 ||
-      (rc = vg_fib_route_set(dp, fib, addr, 32, VG_ROUTE_SRC_LOCAL, (uint32_t)lb)) < 0) {
+      (rc = vg_fib_route_set(dp, fib, addr, 32, VG_ROUTE_SOURCE_LOCAL, (uint32_t)lb)) < 0) {
     if (len < 32) vg_fib_route_unset(dp, fib, addr, len);
     a->in_use = 0;
     return unlock(dp, rc ? rc : VG_E_NOMEM);
@@ -170,7 +170,7 @@ int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
   vg_fib_t *fib = vg_fib_get(dp, vrf, 1);
   if (!fib) return unlock(dp, VG_E_NOMEM);
   vg_route_t *old = vg_fib_route_find(fib, prefix, len);
-  if (old && (old->source == VG_ROUTE_SRC_CONNECTED || old->source == VG_ROUTE_SRC_LOCAL))
+  if (old && (old->source == VG_ROUTE_SOURCE_CONNECTED || old->source == VG_ROUTE_SOURCE_LOCAL))
     return unlock(dp, vg_error(VG_E_EXISTS, "route %u.%u.%u.%u/%u belongs to an interface address",
                                A4(prefix & net_mask(len)), len));
   uint32_t adjs[VG_LB_MAX_BUCKETS], weights[VG_LB_MAX_BUCKETS];
@@ -183,14 +183,14 @@ int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
   if (flags) adjs[0] = flags == VG_ROUTE_DROP ? dp->ip4->adj_drop : dp->ip4->adj_prohibit;
   int lb = vg_lb_create(dp, adjs, weights, n_nh ? n_nh : 1);
   if (lb < 0) return unlock(dp, lb);
-  return unlock(dp, vg_fib_route_set(dp, fib, prefix, len, VG_ROUTE_SRC_API, (uint32_t)lb));
+  return unlock(dp, vg_fib_route_set(dp, fib, prefix, len, VG_ROUTE_SOURCE_CONFIGURED, (uint32_t)lb));
 }
 
 int vg_ip4_route_delete(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len) {
   lock(dp);
   vg_fib_t *fib = vg_fib_get(dp, vrf, 0);
   vg_route_t *r = fib && len <= 32 ? vg_fib_route_find(fib, prefix, len) : NULL;
-  if (!r || r->source != VG_ROUTE_SRC_API)
+  if (!r || r->source != VG_ROUTE_SOURCE_CONFIGURED)
     return unlock(dp, vg_error(VG_E_NOTFOUND, "VRF %u has no configured route %u.%u.%u.%u/%u", vrf,
                                A4(prefix & net_mask(len > 32 ? 32 : len)), len));
   return unlock(dp, vg_fib_route_unset(dp, fib, prefix, len));
@@ -271,4 +271,68 @@ int64_t vg_ip4_neighbor_format(vg_dp_t *dp, char *buf, uint64_t size) {
   }
   unlock(dp, 0);
   return vg_text_finish(&t);
+}
+
+/* ---- tables read back ---- */
+
+int vg_ip4_address_dump(vg_dp_t *dp, vg_ip4_address_info_t *out, uint32_t max) {
+  lock(dp);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < dp->ip4->n_addrs; i++) {
+    vg_if_addr_t *a = &dp->ip4->addrs[i];
+    if (!a->in_use) continue;
+    if (n < max) out[n] = (vg_ip4_address_info_t){a->sw_if_index, a->addr, a->len};
+    n++;
+  }
+  return unlock(dp, (int)n);
+}
+
+/* A route's paths: its load-balance buckets folded into distinct
+ * adjacencies, the bucket count as the weight. */
+static void route_info(vg_main_t *dp, const vg_route_t *r, vg_ip4_route_info_t *o) {
+  vg_ip4_main_t *im = dp->ip4;
+  const vg_lb_t *lb = &im->lbs[r->lb];
+  *o = (vg_ip4_route_info_t){.prefix = r->prefix, .len = r->len, .source = r->source};
+  for (uint32_t b = 0; b < lb->n_buckets; b++) {
+    const vg_adj_t *a = &im->adjs[lb->buckets[b]];
+    if (a->type == VG_ADJ_DROP) o->flags = VG_ROUTE_DROP;
+    if (a->type == VG_ADJ_PROHIBIT) o->flags = VG_ROUTE_PROHIBIT;
+    if (a->type != VG_ADJ_NEIGHBOR && a->type != VG_ADJ_GLEAN) continue;
+    uint32_t p = 0;
+    while (p < o->n_paths && !(o->paths[p].sw_if_index == a->sw_if_index && o->paths[p].addr == a->next_hop)) p++;
+    if (p == o->n_paths) {
+      if (p == VG_ROUTE_MAX_PATHS) continue;
+      o->paths[o->n_paths++] = (vg_next_hop_t){a->next_hop, a->sw_if_index, 0};
+    }
+    o->paths[p].weight++;
+  }
+}
+
+int vg_ip4_route_dump(vg_dp_t *dp, uint32_t vrf, vg_ip4_route_info_t *out, uint32_t max) {
+  lock(dp);
+  vg_fib_t *fib = vg_fib_get(dp, vrf, 0);
+  if (!fib) return unlock(dp, vg_error(VG_E_NOTFOUND, "no VRF %u", vrf));
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < fib->routes_cap; i++) {
+    vg_route_t *r = &fib->routes[i];
+    if (!r->in_use) continue;
+    if (n < max) route_info(dp, r, &out[n]);
+    n++;
+  }
+  return unlock(dp, (int)n);
+}
+
+int vg_ip4_neighbor_dump(vg_dp_t *dp, vg_ip4_neighbor_info_t *out, uint32_t max) {
+  lock(dp);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < dp->ip4->n_neighbors; i++) {
+    vg_neighbor_t *nb = &dp->ip4->neighbors[i];
+    if (!nb->in_use) continue;
+    if (n < max) {
+      out[n] = (vg_ip4_neighbor_info_t){.sw_if_index = nb->sw_if_index, .addr = nb->addr, .is_static = nb->is_static};
+      memcpy(out[n].mac, nb->mac, 6);
+    }
+    n++;
+  }
+  return unlock(dp, (int)n);
 }

@@ -75,11 +75,7 @@ typedef struct {
 } vg_if_addr_t;
 
 /* ---- routes: the configuration view of a VRF ---- */
-#define VG_ROUTE_SRC_API 0        /* added by vg_ip4_route_add */
-#define VG_ROUTE_SRC_CONNECTED 1  /* an interface's network */
-#define VG_ROUTE_SRC_LOCAL 2      /* an interface's own address */
-#define VG_ROUTE_SRC_NEIGHBOR 3   /* a resolved neighbor on an attached network */
-#define VG_ROUTE_SRC_DEFAULT 4    /* 0.0.0.0/0 until something better is added */
+/* Route sources: VG_ROUTE_SOURCE_* in vecgate.h. */
 
 typedef struct {
   uint32_t prefix;

@@ -451,3 +451,59 @@ TEST(ip4_icmp_errors_are_rate_limited) {
   CHECK_EQ(a ? a->n_records : 0, sent);
   done(&r, a, b);
 }
+
+/* The tables read back through the dump calls: what the agent's resync
+ * compares its desired configuration with. */
+TEST(ip4_tables_read_back) {
+  router_t r;
+  REQUIRE(router(&r) == 0);
+  vg_next_hop_t nh[2] = {{IP(10, 2, 0, 2), VG_NONE, 3}, {IP(10, 1, 0, 2), VG_NONE, 1}};
+  REQUIRE(vg_ip4_route_add(r.dp, 0, IP(198, 51, 100, 0), 24, nh, 2, 0) == 0);
+  REQUIRE(vg_ip4_route_add(r.dp, 0, IP(203, 0, 113, 0), 24, NULL, 0, VG_ROUTE_PROHIBIT) == 0);
+  int sub = vg_sub_interface_create(r.dp, (uint32_t)r.b, 42);
+  REQUIRE(sub >= 0);
+  REQUIRE(vg_interface_set_vrf(r.dp, (uint32_t)sub, 9) == 0);
+  REQUIRE(vg_interface_set_mtu(r.dp, (uint32_t)sub, 1400) == 0);
+
+  vg_interface_info_t itf[8];
+  int n = vg_interface_dump(r.dp, itf, 8);
+  CHECK_EQ(n, 3);
+  CHECK(strcmp(itf[2].name, "B.42") == 0 && strcmp(itf[2].type, "sub") == 0);
+  CHECK_EQ(itf[2].sup_sw_if_index, r.b);
+  CHECK_EQ(itf[2].vlan, 42);
+  CHECK_EQ(itf[2].vrf, 9);
+  CHECK_EQ(itf[2].mtu, 1400);
+  CHECK_EQ(itf[2].bd_id, VG_NONE);
+  CHECK(memcmp(itf[0].mac, r.mac_a, 6) == 0);
+
+  vg_ip4_address_info_t addr[4];
+  CHECK_EQ(vg_ip4_address_dump(r.dp, addr, 4), 2);
+  CHECK_EQ(addr[1].addr, IP(10, 2, 0, 1));
+  CHECK_EQ(addr[1].len, 24);
+
+  int nr = vg_ip4_route_dump(r.dp, 0, NULL, 0);
+  REQUIRE(nr > 0);
+  vg_ip4_route_info_t *routes = calloc((size_t)nr, sizeof *routes);
+  CHECK_EQ(vg_ip4_route_dump(r.dp, 0, routes, (uint32_t)nr), nr);
+  int seen_ecmp = 0, seen_prohibit = 0;
+  for (int i = 0; i < nr; i++) {
+    if (routes[i].prefix == IP(198, 51, 100, 0)) {
+      seen_ecmp = 1;
+      CHECK_EQ(routes[i].source, VG_ROUTE_SOURCE_CONFIGURED);
+      CHECK_EQ(routes[i].n_paths, 2);
+      CHECK_EQ(routes[i].paths[0].addr, IP(10, 2, 0, 2));
+      CHECK_EQ(routes[i].paths[0].weight, 3); /* 3 of the 4 buckets */
+      CHECK_EQ(routes[i].paths[1].sw_if_index, r.a);
+    }
+    if (routes[i].prefix == IP(203, 0, 113, 0)) seen_prohibit = routes[i].flags == VG_ROUTE_PROHIBIT;
+  }
+  CHECK(seen_ecmp && seen_prohibit);
+  free(routes);
+  CHECK_EQ(vg_ip4_route_dump(r.dp, 77, NULL, 0), VG_E_NOTFOUND);
+
+  vg_ip4_neighbor_info_t nb[4];
+  CHECK_EQ(vg_ip4_neighbor_dump(r.dp, nb, 4), 2);
+  CHECK(memcmp(nb[0].mac, HOST_A, 6) == 0 && nb[0].is_static);
+  vg_pcap_file_t *a = NULL, *b = NULL;
+  done(&r, a, b);
+}
