@@ -1,0 +1,114 @@
+/* Field checks shared by the models. Each throws a FieldError naming the
+ * path of the bad field; the document validator collects them into one
+ * ConfigError so an operator sees every problem at once. */
+import { VecgateError } from '../errors';
+
+export interface FieldProblem {
+  path: string;
+  reason: string;
+}
+
+export class FieldError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+/* A document was refused: nothing of it was applied. */
+export class ConfigError extends VecgateError {
+  constructor(readonly problems: FieldProblem[]) {
+    super('CONFIG_INVALID', problems.map((p) => `${p.path}: ${p.reason}`).join('; '));
+  }
+}
+
+export type Json = Record<string, unknown>;
+
+export function fail(path: string, reason: string): never {
+  throw new FieldError(path, reason);
+}
+
+export function object(v: unknown, path: string, known: readonly string[]): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object');
+  const unknown = Object.keys(v).find((k) => !known.includes(k));
+  if (unknown !== undefined) fail(`${path}.${unknown}`, `unknown field (known: ${known.join(', ')})`);
+  return v as Json;
+}
+
+export function array(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v)) fail(path, 'must be an array');
+  return v;
+}
+
+export function bool(v: unknown, path: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') fail(path, 'must be true or false');
+  return v;
+}
+
+export function int(v: unknown, path: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) fail(path, `must be an integer in ${min}..${max}`);
+  return v as number;
+}
+
+export function str(v: unknown, path: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') fail(path, 'must be a non-empty string');
+  return v;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/* An interface name as the dataplane takes it (at most 63 characters). */
+export function ifName(v: unknown, path: string): string {
+  if (typeof v !== 'string' || !NAME.test(v)) fail(path, 'not an interface name (letters, digits, . _ -; at most 63)');
+  return v;
+}
+
+export function ip4Number(text: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  const parts = m ? m.slice(1).map(Number) : [];
+  if (parts.length !== 4 || parts.some((p) => p > 255)) return undefined;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+export function ip4(v: unknown, path: string): string {
+  if (typeof v !== 'string' || ip4Number(v) === undefined) fail(path, 'not an IPv4 address');
+  return v;
+}
+
+export function maskOf(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+/* "a.b.c.d/len": `network` asks for the network address itself (a route's
+ * prefix); otherwise a host address on it (an interface address). */
+export function cidr(v: unknown, path: string, network: boolean): string {
+  const m = typeof v === 'string' ? /^([\d.]+)\/(\d{1,2})$/.exec(v) : null;
+  const addr = m ? ip4Number(m[1]!) : undefined;
+  const len = m ? Number(m[2]) : NaN;
+  if (addr === undefined || !(len >= 0 && len <= 32)) fail(path, 'not an IPv4 prefix (a.b.c.d/0..32)');
+  const host = (addr & ~maskOf(len)) >>> 0;
+  if (network && host !== 0) fail(path, `host bits set: the network is ${numberToIp4((addr & maskOf(len)) >>> 0)}/${len}`);
+  if (!network && len < 31 && (host === 0 || host === (~maskOf(len) >>> 0)))
+    fail(path, `the network or broadcast address of its /${len}, not a host address`);
+  return v as string;
+}
+
+export function numberToIp4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+export function mac(v: unknown, path: string): string {
+  if (typeof v !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(v)) fail(path, 'not a MAC address (aa:bb:cc:dd:ee:ff)');
+  return v.toLowerCase();
+}
+
+/* The key's own value for a field the value may repeat: it must agree. */
+export function sameAsKey<T>(v: unknown, path: string, fromKey: T): T {
+  if (v !== undefined && v !== fromKey) fail(path, `must match the key (${String(fromKey)}) or be left out`);
+  return fromKey;
+}

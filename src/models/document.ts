@@ -1,0 +1,49 @@
+/* The desired-configuration document: { version, items: { "<kind>/<name>": value } }.
+ * Validation is all or nothing: every bad item is named, and one bad item
+ * refuses the whole document. */
+import { Registry } from '../scheduler/registry';
+import { ConfigError, FieldError, FieldProblem, int, object } from './check';
+
+export interface ConfigDocument {
+  version: number;
+  items: Record<string, unknown>;
+}
+
+/* The items as the kinds' typed values, by key. */
+export interface ValidDocument {
+  version: number;
+  items: Map<string, { kind: string; value: unknown }>;
+}
+
+export function validateDocument(doc: unknown, registry: Registry): ValidDocument {
+  const problems: FieldProblem[] = [];
+  const items = new Map<string, { kind: string; value: unknown }>();
+  let version = 0;
+  try {
+    const o = object(doc, 'document', ['version', 'items']);
+    version = int(o.version ?? -1, 'version', 0, Number.MAX_SAFE_INTEGER)!;
+    const raw = object(o.items ?? {}, 'items', Object.keys(o.items ?? {}));
+    for (const [key, value] of Object.entries(raw)) {
+      try {
+        items.set(key, validateItem(key, value, registry));
+      } catch (e) {
+        if (!(e instanceof FieldError)) throw e;
+        problems.push({ path: e.path, reason: e.reason });
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof FieldError)) throw e;
+    problems.push({ path: e.path, reason: e.reason });
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { version, items };
+}
+
+function validateItem(key: string, value: unknown, registry: Registry): { kind: string; value: unknown } {
+  const path = `items[${JSON.stringify(key)}]`;
+  const [kind, ...parts] = key.split('/');
+  const d = registry.kind(kind!);
+  if (!d) throw new FieldError(path, `unknown kind ${kind} (known: ${registry.kindNames().join(', ')})`);
+  d.validateName!(parts, path);
+  return { kind: kind!, value: d.validate!(value, path, parts.join('/')) };
+}

@@ -1,0 +1,64 @@
+/* interfaces/<name>: a dataplane port and its L3 settings. Its addresses
+ * become derived items (interfaces/<name>/address/<cidr>) so routes can
+ * depend on one address, and so an address change touches nothing else. */
+import { array, bool, cidr, fail, ifName, int, mac, object } from './check';
+
+export const INTERFACE_TYPES = ['af_packet', 'tap', 'loopback', 'sub-interface'] as const;
+
+export interface InterfaceConfig {
+  type: (typeof INTERFACE_TYPES)[number];
+  hostIf?: string; /* af_packet: the Linux interface owned; tap: the one created */
+  parent?: string; /* sub-interface: name of the parent; the name is <parent>.<vlan> */
+  vlan?: number;
+  mac?: string;
+  mtu?: number; /* absent: the dataplane's default, 1500 */
+  adminUp: boolean; /* default true */
+  vrf: number;
+  addresses: string[];
+}
+
+export const DEFAULT_MTU = 1500;
+const FIELDS = ['type', 'hostIf', 'parent', 'vlan', 'mac', 'mtu', 'adminUp', 'vrf', 'addresses'];
+
+export function validateInterfaceName(parts: string[], path: string): void {
+  if (parts.length !== 1) fail(path, 'key must be interfaces/<name>');
+  ifName(parts[0], path);
+}
+
+export function validateInterface(v: unknown, path: string, name: string): InterfaceConfig {
+  const o = object(v, path, FIELDS);
+  const type = o.type as InterfaceConfig['type'];
+  if (!INTERFACE_TYPES.includes(type)) fail(`${path}.type`, `must be one of ${INTERFACE_TYPES.join(', ')}`);
+  const needsHost = type === 'af_packet' || type === 'tap';
+  const isSub = type === 'sub-interface';
+  if (!needsHost && o.hostIf !== undefined) fail(`${path}.hostIf`, `not used by type ${type}`);
+  if (!isSub && (o.parent !== undefined || o.vlan !== undefined))
+    fail(`${path}.${o.parent !== undefined ? 'parent' : 'vlan'}`, `only a sub-interface has one`);
+  const cfg: InterfaceConfig = {
+    type,
+    adminUp: bool(o.adminUp, `${path}.adminUp`, true),
+    vrf: int(o.vrf, `${path}.vrf`, 0, 0xfffffffe) ?? 0,
+    addresses: addresses(o.addresses, `${path}.addresses`),
+  };
+  if (needsHost) {
+    if (o.hostIf === undefined) fail(`${path}.hostIf`, `required for type ${type}`);
+    cfg.hostIf = ifName(o.hostIf, `${path}.hostIf`);
+  }
+  if (isSub) {
+    cfg.parent = ifName(o.parent ?? fail(`${path}.parent`, 'required for a sub-interface'), `${path}.parent`);
+    cfg.vlan = int(o.vlan ?? fail(`${path}.vlan`, 'required for a sub-interface'), `${path}.vlan`, 1, 4094);
+    if (name !== `${cfg.parent}.${cfg.vlan}`)
+      fail(path, `a sub-interface is named <parent>.<vlan>: interfaces/${cfg.parent}.${cfg.vlan}`);
+  }
+  if (o.mac !== undefined) cfg.mac = mac(o.mac, `${path}.mac`);
+  if (o.mtu !== undefined) cfg.mtu = int(o.mtu, `${path}.mtu`, 68, 9000);
+  return cfg;
+}
+
+function addresses(v: unknown, path: string): string[] {
+  if (v === undefined) return [];
+  const list = array(v, path).map((a, i) => cidr(a, `${path}[${i}]`, false));
+  const dup = list.findIndex((a, i) => list.indexOf(a) !== i);
+  if (dup >= 0) fail(`${path}[${dup}]`, `${list[dup]} is listed twice`);
+  return list;
+}
