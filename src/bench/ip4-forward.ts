@@ -3,7 +3,7 @@
  * each destination drawn at random over all of them, so a big table is
  * really looked up all over. Path: pg -> ethernet-input -> ip4-input ->
  * ip4-lookup -> ip4-rewrite -> interface-output -> the sink's tx. */
-import { ip4ToNumber } from '../dataplane/dataplane';
+import { ip4Text, ip4ToNumber } from '../dataplane/dataplane';
 import { VecgateError } from '../errors';
 import { measure, withDataplane } from './measure';
 import { BenchOptions, BenchResult } from './scenario';
@@ -11,10 +11,6 @@ import { BenchOptions, BenchResult } from './scenario';
 const DEFAULT_ROUTES = 1000;
 const MAX_ROUTES = 1 << 22;
 const FIRST = ip4ToNumber('1.0.0.0');
-
-function dotted(n: number): string {
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
-}
 
 export function ip4Forward(opts: BenchOptions): BenchResult {
   const routes = opts.routes ?? DEFAULT_ROUTES;
@@ -33,9 +29,9 @@ export function ip4Forward(opts: BenchOptions): BenchResult {
     dp.ip4NeighborAdd(sink, '192.168.255.2', '02:00:00:00:ff:02');
     const via = [{ via: '192.168.255.2', swIfIndex: sink }];
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < routes; i++) dp.ip4RouteAdd(`${dotted(FIRST + i * 256)}/24`, via);
+    for (let i = 0; i < routes; i++) dp.ip4RouteAdd(`${ip4Text(FIRST + i * 256)}/24`, via);
     const routeSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const last = dotted(FIRST + routes * 256 - 1);
+    const last = ip4Text(FIRST + routes * 256 - 1);
     const frame =
       `size=64 if=pg0 eth.src=02:00:00:00:00:01 eth.dst=02:00:00:00:00:02 ip4.src=192.168.0.2 ` +
       `ip4.dst=1.0.0.0-${last}/random l4=udp udp.sport=1024 udp.dport=1024`;

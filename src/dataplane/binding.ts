@@ -36,6 +36,36 @@ koffi.struct('vg_next_hop_t', {
   sw_if_index: 'uint32_t',
   weight: 'uint32_t',
 });
+koffi.struct('vg_interface_info_t', {
+  sw_if_index: 'uint32_t',
+  name: 'char[64]',
+  type: 'char[16]',
+  mac: 'uint8_t[6]',
+  admin_up: 'uint8_t',
+  is_bvi: 'uint8_t',
+  mtu: 'uint32_t',
+  sup_sw_if_index: 'uint32_t',
+  vlan: 'uint32_t',
+  bd_id: 'uint32_t',
+  shg: 'uint32_t',
+  vrf: 'uint32_t',
+});
+koffi.struct('vg_ip4_address_info_t', { sw_if_index: 'uint32_t', addr: 'uint32_t', len: 'uint32_t' });
+koffi.struct('vg_ip4_route_info_t', {
+  prefix: 'uint32_t',
+  len: 'uint32_t',
+  source: 'uint32_t',
+  flags: 'uint32_t',
+  n_paths: 'uint32_t',
+  paths: 'vg_next_hop_t[16]',
+});
+koffi.struct('vg_ip4_neighbor_info_t', {
+  sw_if_index: 'uint32_t',
+  addr: 'uint32_t',
+  mac: 'uint8_t[6]',
+  is_static: 'uint8_t',
+  pad: 'uint8_t',
+});
 koffi.opaque('vg_dp_t');
 
 /* Prototypes as written in vecgate.h; `_Out_` marks what koffi copies back. */
@@ -98,6 +128,10 @@ const PROTOTYPES = {
   vg_proxy_arp_add: 'int vg_proxy_arp_add(vg_dp_t *dp, uint32_t vrf, uint32_t lo, uint32_t hi)',
   vg_ip4_fib_format: 'int64_t vg_ip4_fib_format(vg_dp_t *dp, uint32_t vrf, void *buf, uint64_t size)',
   vg_ip4_neighbor_format: 'int64_t vg_ip4_neighbor_format(vg_dp_t *dp, void *buf, uint64_t size)',
+  vg_interface_dump: 'int vg_interface_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_ip4_address_dump: 'int vg_ip4_address_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_ip4_route_dump: 'int vg_ip4_route_dump(vg_dp_t *dp, uint32_t vrf, void *out, uint32_t max)',
+  vg_ip4_neighbor_dump: 'int vg_ip4_neighbor_dump(vg_dp_t *dp, void *out, uint32_t max)',
 } as const;
 
 type Raw = { -readonly [K in keyof typeof PROTOTYPES]: (...args: any[]) => any };
@@ -182,6 +216,25 @@ export class Binding {
       done: out.done !== 0,
       enabled: out.enabled !== 0,
     };
+  }
+
+  /* For the vg_*_dump calls: ask the count first, then fill an array of it
+   * (taking what is there if the table shrank in between). */
+  dumpTable(
+    name: 'vg_interface_dump' | 'vg_ip4_address_dump' | 'vg_ip4_route_dump' | 'vg_ip4_neighbor_dump',
+    type: string,
+    dp: DpHandle,
+    ...args: unknown[]
+  ): Record<string, unknown>[] {
+    const n = Number(this.check(name, this.raw[name](dp, ...args, null, 0)));
+    if (n === 0) return [];
+    const mem = koffi.alloc(type, n);
+    try {
+      const got = Number(this.check(name, this.raw[name](dp, ...args, mem, n)));
+      return koffi.decode(mem, type, Math.min(n, got)) as Record<string, unknown>[];
+    } finally {
+      koffi.free(mem);
+    }
   }
 
   /* For the vg_*_format calls: ask the length first, then fill a buffer of that size. */

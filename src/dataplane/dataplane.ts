@@ -29,6 +29,36 @@ export interface NextHop {
   weight?: number;
 }
 
+export interface InterfaceInfo {
+  swIfIndex: number;
+  name: string;
+  type: string;
+  mac: string;
+  adminUp: boolean;
+  isBvi: boolean;
+  mtu: number;
+  parent?: number; /* a sub-interface's parent */
+  vlan: number;
+  bridgeDomain?: number;
+  shg: number;
+  vrf: number;
+}
+
+export interface RouteInfo {
+  prefix: string;
+  source: 'configured' | 'connected' | 'local' | 'neighbor' | 'default';
+  action?: 'drop' | 'prohibit';
+  nextHops: { via?: string; swIfIndex: number; weight: number }[];
+}
+
+export function ip4Text(n: number): string {
+  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+}
+
+function macText(bytes: ArrayLike<number>): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
 export function ip4ToNumber(text: string): number {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
   const parts = m ? m.slice(1).map(Number) : [];
@@ -268,7 +298,7 @@ export class Dataplane {
   interfaceMac(swIfIndex: number): string {
     const out = Buffer.alloc(6);
     this.call('vg_interface_get_mac', swIfIndex, out);
-    return [...out].map((b) => b.toString(16).padStart(2, '0')).join(':');
+    return macText(out);
   }
 
   interfaceSetMtu(swIfIndex: number, mtu: number): void {
@@ -332,6 +362,54 @@ export class Dataplane {
   /* `show ip neighbors`: one entry a line. */
   ip4Neighbors(): string {
     return this.lib.formatText('vg_ip4_neighbor_format', this.dp);
+  }
+
+  /* ---- tables read back (the agent's resync compares these) ---- */
+
+  interfaces(): InterfaceInfo[] {
+    return this.lib.dumpTable('vg_interface_dump', 'vg_interface_info_t', this.dp).map((r) => ({
+      swIfIndex: r.sw_if_index as number,
+      name: r.name as string,
+      type: r.type as string,
+      mac: macText(r.mac as ArrayLike<number>),
+      adminUp: (r.admin_up as number) !== 0,
+      isBvi: (r.is_bvi as number) !== 0,
+      mtu: r.mtu as number,
+      parent: (r.sup_sw_if_index as number) === (r.sw_if_index as number) ? undefined : (r.sup_sw_if_index as number),
+      vlan: r.vlan as number,
+      bridgeDomain: (r.bd_id as number) === NO_DOMAIN ? undefined : (r.bd_id as number),
+      shg: r.shg as number,
+      vrf: r.vrf as number,
+    }));
+  }
+
+  ip4Addresses(): { swIfIndex: number; address: string }[] {
+    return this.lib
+      .dumpTable('vg_ip4_address_dump', 'vg_ip4_address_info_t', this.dp)
+      .map((r) => ({ swIfIndex: r.sw_if_index as number, address: `${ip4Text(r.addr as number)}/${r.len as number}` }));
+  }
+
+  ip4Routes(vrf = 0): RouteInfo[] {
+    const sources = ['configured', 'connected', 'local', 'neighbor', 'default'] as const;
+    return this.lib.dumpTable('vg_ip4_route_dump', 'vg_ip4_route_info_t', this.dp, vrf).map((r) => {
+      const paths = (r.paths as { addr: number; sw_if_index: number; weight: number }[]).slice(0, r.n_paths as number);
+      const flags = r.flags as number;
+      return {
+        prefix: `${ip4Text(r.prefix as number)}/${r.len as number}`,
+        source: sources[r.source as number] ?? 'configured',
+        action: flags === 1 ? 'drop' : flags === 2 ? 'prohibit' : undefined,
+        nextHops: paths.map((p) => ({ via: p.addr ? ip4Text(p.addr) : undefined, swIfIndex: p.sw_if_index, weight: p.weight })),
+      };
+    });
+  }
+
+  ip4NeighborTable(): { swIfIndex: number; address: string; mac: string; isStatic: boolean }[] {
+    return this.lib.dumpTable('vg_ip4_neighbor_dump', 'vg_ip4_neighbor_info_t', this.dp).map((r) => ({
+      swIfIndex: r.sw_if_index as number,
+      address: ip4Text(r.addr as number),
+      mac: macText(r.mac as ArrayLike<number>),
+      isStatic: (r.is_static as number) !== 0,
+    }));
   }
 
   /* Node index, or undefined when there is no such node. */

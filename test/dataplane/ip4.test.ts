@@ -44,6 +44,41 @@ describe('dataplane IPv4 through the binding', () => {
     assert.doesNotMatch(dp.ip4Fib(5), /198\.51\.100/);
   });
 
+  it('reads the tables back as structured data', () => {
+    const a = port('wan0');
+    const sub = dp.subInterfaceCreate(a, 7);
+    dp.interfaceSetVrf(sub, 3);
+    dp.interfaceAddIp4(a, '192.0.2.1/24');
+    dp.interfaceAddIp4(sub, '10.7.0.1/24');
+    dp.ip4NeighborAdd(a, '192.0.2.254', '02:00:00:00:00:fe');
+    dp.ip4RouteAdd('198.51.100.0/24', [{ via: '192.0.2.254', weight: 2 }, { via: '192.0.2.253', weight: 2 }]);
+    const itfs = dp.interfaces();
+    assert.deepEqual(
+      itfs.map(({ name, type, parent, vlan, vrf }) => ({ name, type, parent, vlan, vrf })),
+      [
+        { name: 'wan0', type: 'pcap', parent: undefined, vlan: 0, vrf: 0 },
+        { name: 'wan0.7', type: 'sub', parent: a, vlan: 7, vrf: 3 },
+      ],
+    );
+    assert.equal(itfs[0]!.mac, dp.interfaceMac(a));
+    assert.deepEqual(dp.ip4Addresses(), [
+      { swIfIndex: a, address: '192.0.2.1/24' },
+      { swIfIndex: sub, address: '10.7.0.1/24' },
+    ]);
+    const route = dp.ip4Routes().find((r) => r.prefix === '198.51.100.0/24');
+    assert.deepEqual(route, {
+      prefix: '198.51.100.0/24',
+      source: 'configured',
+      action: undefined,
+      nextHops: [
+        { via: '192.0.2.254', swIfIndex: a, weight: 2 },
+        { via: '192.0.2.253', swIfIndex: a, weight: 2 },
+      ],
+    });
+    assert.ok(dp.ip4Routes(3).some((r) => r.prefix === '10.7.0.0/24' && r.source === 'connected'));
+    assert.deepEqual(dp.ip4NeighborTable(), [{ swIfIndex: a, address: '192.0.2.254', mac: '02:00:00:00:00:fe', isStatic: true }]);
+  });
+
   it('refuses bad configuration with the reason, leaving the tables as they were', () => {
     const a = port('wan0');
     dp.interfaceAddIp4(a, '192.0.2.1/24');
