@@ -76,6 +76,7 @@ vg_dp_t *vg_dp_create(const char *options) {
   vg_main_t *dp = calloc(1, sizeof *dp);
   if (!dp) return vg_error(VG_E_NOMEM, "dataplane"), NULL;
   pthread_mutex_init(&dp->api_lock, NULL);
+  dp->created_ticks = vg_clock_ticks();
   dp->n_threads = (uint32_t)o.threads;
   dp->threads = calloc(dp->n_threads, sizeof(vg_thread_t));
   if (!dp->threads) goto fail;

@@ -119,7 +119,8 @@ int64_t vg_trace_format(vg_dp_t *dp, char *buf, uint64_t size) {
     vg_text_printf(&o, "%sPacket %u\n\n", i ? "\n" : "", i + 1);
     for (uint32_t off = 0; off < p->used;) {
       trace_rec_t *r = (trace_rec_t *)(p->data + off);
-      uint64_t us = (uint64_t)((double)r->ticks * 1e6 / (double)hz);
+      /* Time since the dataplane was created, as VPP shows time since start. */
+      uint64_t us = (uint64_t)((double)(r->ticks - dp->created_ticks) * 1e6 / (double)hz);
       uint64_t s = us / 1000000;
       vg_text_printf(&o, "%02llu:%02llu:%02llu:%06llu: %s\n", (unsigned long long)(s / 3600),
                  (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60),

@@ -136,6 +136,7 @@ struct vg_dp {
   /* IPv4 forwarding state (ip4/ip4.h) */
   struct vg_ip4_main *ip4;
   uint64_t next_maintenance_ns;
+  uint64_t created_ticks;     /* cycle counter at vg_dp_create: time zero of the trace */
   /* ethernet-input redirect table: ethertype -> tx interface */
   struct vg_ethernet_redirect *eth_redirect;
   uint32_t n_eth_redirect;

@@ -17,7 +17,7 @@ TEST(trace_shows_each_packets_path) {
   REQUIRE(need > 0);
   char *text = malloc((size_t)need + 1);
   CHECK_EQ(vg_trace_format(dp, text, (uint64_t)need + 1), need);
-  CHECK_STR_CONTAINS(text, "Packet 1\n");
+  CHECK_STR_CONTAINS(text, "Packet 1\n\n00:00:0"); /* time since the dataplane started */
   CHECK_STR_CONTAINS(text, "Packet 2\n");
   CHECK(!strstr(text, "Packet 3"));
   CHECK_STR_CONTAINS(text, ": pg-input\n  stream tr, 64 bytes");
