@@ -22,7 +22,8 @@ export function validateDocument(doc: unknown, registry: Registry): ValidDocumen
   try {
     const o = object(doc, 'document', ['version', 'items']);
     version = int(o.version ?? -1, 'version', 0, Number.MAX_SAFE_INTEGER)!;
-    const raw = object(o.items ?? {}, 'items', Object.keys(o.items ?? {}));
+    const raw = o.items ?? {};
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new FieldError('items', 'must be an object');
     for (const [key, value] of Object.entries(raw)) {
       try {
         items.set(key, validateItem(key, value, registry));
