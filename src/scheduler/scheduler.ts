@@ -99,9 +99,11 @@ export class Scheduler {
   }
 
   /* After a dataplane restart: everything desired is created again on the
-   * fresh one. A true diff (desired against what the dataplane holds) needs
-   * dump calls the C API does not have yet, so this trusts that the new
-   * dataplane is empty. */
+   * fresh one, which this trusts to be empty. A true diff (desired against
+   * what the dataplane holds) is the next step: a `retrieve` per descriptor
+   * over the read-back calls (Dataplane.interfaces(), ip4Routes(), ...), once
+   * bridge domains can be read back too and the board's own ports are told
+   * apart from configured ones. */
   resync(dp: Dataplane, trigger = 'resync'): Transaction {
     this.dp = dp;
     this.applied.clear();
