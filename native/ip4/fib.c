@@ -250,6 +250,10 @@ int vg_fib_route_unset(vg_main_t *dp, vg_fib_t *fib, uint32_t prefix, uint32_t l
   vg_route_t *r = vg_fib_route_find(fib, prefix, len);
   if (!r) return vg_error(VG_E_NOTFOUND, "VRF %u has no route for %u.%u.%u.%u/%u", fib->vrf,
                           prefix >> 24, (prefix >> 16) & 0xff, (prefix >> 8) & 0xff, prefix & 0xff, len);
+  if (len == 0) { /* 0.0.0.0/0 is never absent: it goes back to "unreachable" */
+    int lb = vg_lb_create(dp, &dp->ip4->adj_unreach, NULL, 1);
+    return lb < 0 ? lb : vg_fib_route_set(dp, fib, 0, 0, VG_ROUTE_SOURCE_DEFAULT, (uint32_t)lb);
+  }
   vg_route_t *cover = cover_of(fib, prefix, len);
   vg_mtrie_del(dp->ip4, &fib->mtrie, prefix, len, leaf_of(cover->lb), cover->len);
   uint32_t lb = r->lb;

@@ -500,6 +500,14 @@ TEST(ip4_tables_read_back) {
   CHECK(seen_ecmp && seen_prohibit);
   free(routes);
   CHECK_EQ(vg_ip4_route_dump(r.dp, 77, NULL, 0), VG_E_NOTFOUND);
+  /* A configured default route, deleted, gives 0.0.0.0/0 back to "unreachable". */
+  vg_next_hop_t gw = {IP(10, 2, 0, 2), VG_NONE, 1};
+  REQUIRE(vg_ip4_route_add(r.dp, 0, 0, 0, &gw, 1, 0) == 0);
+  CHECK_EQ(vg_ip4_route_delete(r.dp, 0, 0, 0), 0);
+  CHECK_EQ(vg_ip4_route_delete(r.dp, 0, 0, 0), VG_E_NOTFOUND);
+  char text[4096];
+  vg_ip4_fib_format(r.dp, 0, text, sizeof text);
+  CHECK_STR_CONTAINS(text, "0.0.0.0/0 default unreachable\n");
 
   vg_ip4_neighbor_info_t nb[4];
   CHECK_EQ(vg_ip4_neighbor_dump(r.dp, nb, 4), 2);
