@@ -171,3 +171,10 @@ uint32_t vg_buffer_copy(vg_thread_t *th, uint32_t src) {
   }
   return bi;
 }
+
+void vg_buffer_free_tail(vg_thread_t *th, vg_buffer_t *b) {
+  if (!(b->flags & VG_BUF_NEXT_PRESENT)) return;
+  vg_buffer_free(th, &b->next_buffer, 1);
+  b->flags &= ~VG_BUF_NEXT_PRESENT;
+  b->total_length_not_including_first_buffer = 0;
+}

@@ -156,6 +156,8 @@ static inline uint32_t vg_buffer_index(vg_main_t *dp, vg_buffer_t *b) {
 }
 uint32_t vg_buffer_alloc(vg_thread_t *th, uint32_t *bi, uint32_t n);
 void vg_buffer_free(vg_thread_t *th, const uint32_t *bi, uint32_t n);
+/* Frees every buffer after b in its chain, keeping b alone. */
+void vg_buffer_free_tail(vg_thread_t *th, vg_buffer_t *b);
 /* Appends len bytes to the end of a chain, allocating buffers as needed.
  * Returns 0 or VG_E_NOMEM (the chain then holds what fitted). */
 int vg_buffer_append(vg_thread_t *th, uint32_t head, const uint8_t *data, uint32_t len);

@@ -101,10 +101,7 @@ static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t
 }
 
 static uint32_t arp_input_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  uint16_t next[VG_FRAME_SIZE];
-  for (uint32_t i = 0; i < f->n; i++) next[i] = one(dp, th, node, vg_buffer(dp, f->bi[i]));
-  vg_enqueue_to_next(th, node, f->bi, next, f->n);
-  return f->n;
+  return vg_node_each(dp, th, node, f, one, 0);
 }
 
 const vg_node_reg_t vg_node_arp_input = {

@@ -51,10 +51,7 @@ static uint16_t request(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, uint32_
     b->error = vg_node_error(node, ERR_THROTTLED);
     return NEXT_DROP;
   }
-  if (b->flags & VG_BUF_NEXT_PRESENT) { /* keep only the head */
-    vg_buffer_free(th, &b->next_buffer, 1);
-    b->flags &= ~VG_BUF_NEXT_PRESENT;
-  }
+  vg_buffer_free_tail(th, b); /* the request needs only the head */
   static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   b->current_data = 0;
   uint8_t *p = vg_buffer_current(b);

@@ -75,10 +75,7 @@ static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, uint32_t bi
   uint32_t quote = (uint32_t)(orig[2] << 8 | orig[3]);
   if (quote > b->current_length) quote = b->current_length;
   if (quote > MAX_ERROR_BYTES - 28) quote = MAX_ERROR_BYTES - 28;
-  if (b->flags & VG_BUF_NEXT_PRESENT) {
-    vg_buffer_free(th, &b->next_buffer, 1);
-    b->flags &= ~VG_BUF_NEXT_PRESENT;
-  }
+  vg_buffer_free_tail(th, b); /* the quote fits the head */
   uint32_t to = vg_rd_be32(orig + 12);
   vg_buffer_advance(b, -28);
   b->current_length = (uint16_t)(28 + quote);

@@ -13,6 +13,7 @@ enum { NEXT_DROP, NEXT_LOOKUP, NEXT_ICMP_ERROR };
   _(ECHO_REPLIED, "echo requests answered")                       \
   _(ECHO_REPLY_IN, "echo replies received")                       \
   _(ICMP_SHORT, "ICMP message too short")                         \
+  _(ICMP_CHAINED, "ICMP message larger than one buffer (not answered)") \
   _(ICMP_CHECKSUM, "bad ICMP checksum")                           \
   _(ICMP_OTHER, "ICMP type not handled")                          \
   _(FRAGMENT, "fragment for this box (no reassembly)")            \
@@ -45,7 +46,8 @@ static uint16_t drop(vg_node_t *node, vg_buffer_t *b, uint32_t err) {
 
 static uint16_t icmp(vg_thread_t *th, vg_node_t *node, vg_buffer_t *b, uint8_t *ip, uint32_t hl) {
   uint32_t total = (uint32_t)(ip[2] << 8 | ip[3]);
-  if (total < hl + 8 || (b->flags & VG_BUF_NEXT_PRESENT)) return drop(node, b, ERR_ICMP_SHORT);
+  if (total < hl + 8) return drop(node, b, ERR_ICMP_SHORT);
+  if (b->flags & VG_BUF_NEXT_PRESENT) return drop(node, b, ERR_ICMP_CHAINED);
   uint8_t *m = ip + hl;
   if (vg_csum_fold(vg_csum_add(0, m, total - hl)) != 0) return drop(node, b, ERR_ICMP_CHECKSUM);
   if (m[0] == 0) return drop(node, b, ERR_ECHO_REPLY_IN); /* consumed */
@@ -91,10 +93,7 @@ static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t
 }
 
 static uint32_t ip4_local_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  uint16_t next[VG_FRAME_SIZE];
-  for (uint32_t i = 0; i < f->n; i++) next[i] = one(dp, th, node, vg_buffer(dp, f->bi[i]));
-  vg_enqueue_to_next(th, node, f->bi, next, f->n);
-  return f->n;
+  return vg_node_each(dp, th, node, f, one, 0);
 }
 
 const vg_node_reg_t vg_node_ip4_local = {

@@ -64,10 +64,9 @@ interface Topology {
   dst: string;
 }
 
-function link(tag: string, a: string, aNs: string | null, b: string, bNs: string): void {
+function link(a: string, aNs: string | null, b: string, bNs: string): void {
   sh('ip', 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', bNs);
   if (aNs) sh('ip', 'link', 'set', a, 'netns', aNs);
-  void tag;
 }
 
 function up(ns: string | null, dev: string, cidr?: string): void {
@@ -126,8 +125,8 @@ async function kernelRun(tag: string): Promise<number> {
   try {
     hosts(t);
     sh('ip', 'netns', 'add', rt);
-    link(tag, `${tag}r0`, rt, 's0', t.src);
-    link(tag, `${tag}r1`, rt, 'd0', t.dst);
+    link(`${tag}r0`, rt, 's0', t.src);
+    link(`${tag}r1`, rt, 'd0', t.dst);
     up(t.src, 's0', '10.81.0.2/24');
     up(t.dst, 'd0', '10.82.0.2/24');
     up(rt, `${tag}r0`, '10.81.0.1/24');
@@ -148,8 +147,8 @@ async function vecgateRun(
   let dp: Dataplane | undefined;
   try {
     hosts(t);
-    link(tag, `${tag}r0`, null, 's0', t.src);
-    link(tag, `${tag}r1`, null, 'd0', t.dst);
+    link(`${tag}r0`, null, 's0', t.src);
+    link(`${tag}r1`, null, 'd0', t.dst);
     up(t.src, 's0', '10.81.0.2/24');
     up(t.dst, 'd0', '10.82.0.2/24');
     up(null, `${tag}r0`);
