@@ -257,6 +257,8 @@ struct vg_interface {
   const char *type; /* "pg", "pcap", "af_packet", "tap", "loopback", "sub" ... */
   int admin_up;
   uint8_t mac[6];
+  uint8_t mac_set;          /* set by the API, not the default (what a resync compares) */
+  char host_if[16];         /* af_packet, tap: the Linux interface behind it */
   uint32_t mtu;             /* largest IPv4 packet sent, header included (default 1500) */
   /* 802.1Q: a sub-interface has its parent and VLAN; a parent maps VLANs to
    * its sub-interfaces (allocated with the first one). */
@@ -285,6 +287,7 @@ typedef struct {
   void (*destroy)(vg_main_t *dp, vg_interface_t *itf);
   int (*flush)(vg_main_t *dp, vg_interface_t *itf);
   const char *input_node; /* polled once the interface exists, or NULL */
+  const char *host_if;    /* the Linux interface behind it, or NULL */
 } vg_device_t;
 /* Adds the interface of a device, taking the API lock and the barrier.
  * Returns its sw_if_index, the interface then owning the device; on error

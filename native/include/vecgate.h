@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define VG_API_VERSION 1u
+#define VG_API_VERSION 2u
 
 /* Error codes (negative return values). */
 #define VG_OK 0
@@ -152,6 +152,17 @@ int vg_l2fib_delete(vg_dp_t *dp, uint32_t bd_id, const uint8_t *mac);
 /* Tables as text, one entry a line (until the console formats them). */
 int64_t vg_l2fib_format(vg_dp_t *dp, uint32_t bd_id, char *buf, uint64_t size);
 int64_t vg_bridge_domain_format(vg_dp_t *dp, uint32_t bd_id, char *buf, uint64_t size);
+/* Dump (see "Reading the tables back"): the domains' settings. Their ports
+ * are the interfaces whose bd_id names them (vg_interface_dump). */
+typedef struct {
+  uint32_t bd_id;
+  uint8_t learn, flood, uu_flood, pad;
+  uint32_t mac_age;   /* seconds, 0 = never */
+  uint32_t mac_limit; /* learned entries */
+  uint32_t n_learned;
+  uint32_t n_ports;
+} vg_bridge_domain_info_t;
+int vg_bridge_domain_dump(vg_dp_t *dp, vg_bridge_domain_info_t *out, uint32_t max);
 
 /* ---- IPv4 ----------------------------------------------------------------
  * Addresses are host-order u32. VRF 0 always exists; others are made on
@@ -184,8 +195,10 @@ typedef struct {
   uint32_t sw_if_index, addr, len;
 } vg_ip4_address_info_t;
 int vg_ip4_address_dump(vg_dp_t *dp, vg_ip4_address_info_t *out, uint32_t max);
+/* The VRFs that exist (0 and every one made since), in the order made. */
+int vg_ip4_vrf_dump(vg_dp_t *dp, uint32_t *out, uint32_t max);
 
-#define VG_ROUTE_MAX_PATHS 16
+#define VG_ROUTE_MAX_PATHS 64 /* as many next hops as a route may have */
 #define VG_ROUTE_SOURCE_CONFIGURED 0 /* by vg_ip4_route_add */
 #define VG_ROUTE_SOURCE_CONNECTED 1  /* an interface's network */
 #define VG_ROUTE_SOURCE_LOCAL 2      /* an interface's address */
@@ -196,7 +209,11 @@ typedef struct {
   uint32_t source;  /* VG_ROUTE_SOURCE_* */
   uint32_t flags;   /* VG_ROUTE_DROP / VG_ROUTE_PROHIBIT */
   uint32_t n_paths;
-  vg_next_hop_t paths[VG_ROUTE_MAX_PATHS]; /* weight: load-balance buckets */
+  /* A configured route: its next hops as vg_ip4_route_add was given them
+   * (sw_if_index UINT32_MAX where none was named, weight as given), none with
+   * a flag. Other sources: where the route forwards, one path per
+   * adjacency, the weight its load-balance buckets. */
+  vg_next_hop_t paths[VG_ROUTE_MAX_PATHS];
 } vg_ip4_route_info_t;
 /* Routes of one VRF (VG_E_NOTFOUND when it does not exist). */
 int vg_ip4_route_dump(vg_dp_t *dp, uint32_t vrf, vg_ip4_route_info_t *out, uint32_t max);
@@ -226,6 +243,9 @@ typedef struct {
   uint32_t bd_id;       /* UINT32_MAX: not a bridge port */
   uint32_t shg;
   uint32_t vrf;
+  char host_if[16];     /* af_packet, tap: the Linux interface; else "" */
+  uint8_t mac_set;      /* the MAC was set by vg_interface_set_mac, not the default */
+  uint8_t pad[3];
 } vg_interface_info_t;
 int vg_interface_dump(vg_dp_t *dp, vg_interface_info_t *out, uint32_t max);
 

@@ -262,7 +262,8 @@ int vg_af_packet_create(vg_dp_t *dp, const char *name, const char *host_if, cons
   }
   rc = vg_interface_add_device(dp, name, &(vg_device_t){.type = "af_packet", .dev = dev, .tx = af_packet_tx,
                                                        .destroy = af_packet_destroy,
-                                                       .input_node = "af-packet-input"});
+                                                       .input_node = "af-packet-input",
+                                                       .host_if = dev->host_if});
   if (rc < 0) dev_free(dev);
   return rc;
 }

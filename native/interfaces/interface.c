@@ -72,6 +72,7 @@ int vg_interface_add_device(vg_main_t *dp, const char *name, const vg_device_t *
     itf->tx = d->tx;
     itf->destroy = d->destroy;
     itf->flush = d->flush;
+    if (d->host_if) snprintf(itf->host_if, sizeof itf->host_if, "%s", d->host_if);
     if (d->input_node) dp->nodes[vg_node_index(dp, d->input_node)].input_active = 1;
   }
   vg_barrier_release(dp);
@@ -184,6 +185,8 @@ int vg_interface_dump(vg_dp_t *dp, vg_interface_info_t *out, uint32_t max) {
       o->bd_id = itf->bd_index == VG_NONE ? VG_NONE : dp->l2->bds[itf->bd_index].bd_id;
       o->shg = itf->shg;
       o->vrf = vg_fib_of(dp, itf->fib_index)->vrf;
+      memcpy(o->host_if, itf->host_if, sizeof o->host_if);
+      o->mac_set = itf->mac_set;
     }
     n++;
   }

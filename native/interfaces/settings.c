@@ -30,6 +30,7 @@ static int set_mac(vg_main_t *dp, vg_interface_t *itf, const void *arg) {
     return vg_error(VG_E_INVAL, "interface %s: %02x:%02x:%02x:%02x:%02x:%02x is a multicast MAC",
                     itf->name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
   memcpy(itf->mac, mac, 6);
+  itf->mac_set = 1;
   /* Rewrites carry the source MAC: rebuild them for this port. */
   vg_adj_update_rewrites(dp, itf->sw_if_index);
   return 0;

@@ -126,7 +126,8 @@ int vg_tap_create(vg_dp_t *dp, const char *name, const char *host_if, const char
     return rc;
   }
   rc = vg_interface_add_device(dp, name, &(vg_device_t){.type = "tap", .dev = dev, .tx = tap_tx,
-                                                       .destroy = tap_destroy, .input_node = "tap-input"});
+                                                       .destroy = tap_destroy, .input_node = "tap-input",
+                                                       .host_if = dev->host_if});
   if (rc < 0) dev_free(dev);
   return rc;
 }

@@ -104,7 +104,7 @@ static int neighbor_route(vg_main_t *dp, uint32_t sw, uint32_t addr, int add) {
   int adj = vg_adj_neighbor(dp, sw, addr);
   if (adj < 0) return adj;
   uint32_t a = (uint32_t)adj;
-  int lb = vg_lb_create(dp, &a, NULL, 1);
+  int lb = vg_lb_create(dp, &a, NULL, 1, NULL);
   return lb < 0 ? lb : vg_fib_route_set(dp, fib, addr, 32, VG_ROUTE_SOURCE_NEIGHBOR, (uint32_t)lb);
 }
 
@@ -254,6 +254,8 @@ void vg_ip4_free(vg_main_t *dp) {
   free(im->lbs);
   free(im->free_lbs);
   free(im->lb_refs);
+  for (uint32_t i = 0; im->lb_paths && i < im->n_lbs; i++) free(im->lb_paths[i]);
+  free(im->lb_paths);
   free(im->lb_slots);
   free(im->adjs);
   free(im->neighbors);

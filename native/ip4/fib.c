@@ -32,6 +32,21 @@ static int lb_same(const vg_lb_t *a, const vg_lb_t *b) {
   return a->n_buckets == b->n_buckets && !memcmp(a->buckets, b->buckets, a->n_buckets * sizeof a->buckets[0]);
 }
 
+/* A copy of a configured route's next hops, weight 0 read as the 1 it means. */
+static vg_lb_paths_t *paths_copy(const vg_next_hop_t *nh, uint32_t n) {
+  vg_lb_paths_t *p = malloc(sizeof *p + n * sizeof p->nh[0]);
+  if (!p) return NULL;
+  p->n = n;
+  for (uint32_t k = 0; k < n; k++)
+    p->nh[k] = (vg_next_hop_t){nh[k].addr, nh[k].sw_if_index, nh[k].weight ? nh[k].weight : 1};
+  return p;
+}
+
+static int paths_same(const vg_lb_paths_t *a, const vg_lb_paths_t *b) {
+  if (!a || !b) return a == b;
+  return a->n == b->n && !memcmp(a->nh, b->nh, a->n * sizeof a->nh[0]);
+}
+
 /* Rebuilds the table for the live objects, dropping tombstones. */
 static int lb_table_grow(vg_ip4_main_t *im) {
   uint32_t live = im->n_lbs - im->n_free_lbs, n = 256;
@@ -70,13 +85,34 @@ static void fill_buckets(vg_lb_t *lb, const uint32_t *adjs, const uint32_t *weig
   lb->bucket_mask = (uint16_t)(nb - 1);
 }
 
-int vg_lb_create(vg_main_t *dp, const uint32_t *adjs, const uint32_t *weights, uint32_t n) {
+static int lb_pool_grow(vg_ip4_main_t *im) {
+  uint32_t cap = im->lbs_cap ? im->lbs_cap * 2 : 256;
+  vg_lb_t *l = realloc(im->lbs, cap * sizeof *l);
+  if (l) im->lbs = l;
+  uint32_t *f = l ? realloc(im->free_lbs, cap * sizeof *f) : NULL;
+  if (f) im->free_lbs = f;
+  uint32_t *r = f ? realloc(im->lb_refs, cap * sizeof *r) : NULL;
+  if (r) im->lb_refs = r;
+  vg_lb_paths_t **p = r ? realloc(im->lb_paths, cap * sizeof *p) : NULL;
+  if (p) im->lb_paths = p;
+  if (!l || !f || !r || !p) return vg_error(VG_E_NOMEM, "load-balance pool");
+  im->lbs_cap = cap;
+  return 0;
+}
+
+int vg_lb_create(vg_main_t *dp, const uint32_t *adjs, const uint32_t *weights, uint32_t n,
+                 const vg_next_hop_t *paths) {
   vg_ip4_main_t *im = dp->ip4;
   if (n == 0 || n > VG_LB_MAX_BUCKETS)
     return vg_error(VG_E_INVAL, "a route has 1..%d next hops, not %u", VG_LB_MAX_BUCKETS, n);
   vg_lb_t want;
   fill_buckets(&want, adjs, weights, n);
-  if ((im->n_lb_slots_used + 1) * 2 > im->n_lb_slots && lb_table_grow(im) < 0) return VG_E_NOMEM;
+  vg_lb_paths_t *given = paths ? paths_copy(paths, n) : NULL;
+  if (paths && !given) return vg_error(VG_E_NOMEM, "next hops of a route");
+  if ((im->n_lb_slots_used + 1) * 2 > im->n_lb_slots && lb_table_grow(im) < 0) {
+    free(given);
+    return VG_E_NOMEM;
+  }
   uint32_t s = lb_hash(&want) & (im->n_lb_slots - 1), tomb = SLOT_EMPTY;
   for (;; s = (s + 1) & (im->n_lb_slots - 1)) {
     uint32_t i = im->lb_slots[s];
@@ -85,31 +121,22 @@ int vg_lb_create(vg_main_t *dp, const uint32_t *adjs, const uint32_t *weights, u
       if (tomb == SLOT_EMPTY) tomb = s;
       continue;
     }
-    if (lb_same(&im->lbs[i], &want)) {
+    if (lb_same(&im->lbs[i], &want) && paths_same(im->lb_paths[i], given)) {
       im->lb_refs[i]++;
+      free(given);
       return (int)i;
     }
   }
+  if (im->n_free_lbs == 0 && im->n_lbs == im->lbs_cap && lb_pool_grow(im) < 0) {
+    free(given);
+    return VG_E_NOMEM;
+  }
   if (tomb != SLOT_EMPTY) s = tomb;
   else im->n_lb_slots_used++;
-  uint32_t i;
-  if (im->n_free_lbs) i = im->free_lbs[--im->n_free_lbs];
-  else {
-    if (im->n_lbs == im->lbs_cap) {
-      uint32_t cap = im->lbs_cap ? im->lbs_cap * 2 : 256;
-      vg_lb_t *l = realloc(im->lbs, cap * sizeof *l);
-      if (l) im->lbs = l;
-      uint32_t *f = l ? realloc(im->free_lbs, cap * sizeof *f) : NULL;
-      if (f) im->free_lbs = f;
-      uint32_t *r = f ? realloc(im->lb_refs, cap * sizeof *r) : NULL;
-      if (r) im->lb_refs = r;
-      if (!l || !f || !r) return vg_error(VG_E_NOMEM, "load-balance pool");
-      im->lbs_cap = cap;
-    }
-    i = im->n_lbs++;
-  }
+  uint32_t i = im->n_free_lbs ? im->free_lbs[--im->n_free_lbs] : im->n_lbs++;
   im->lbs[i] = want;
   im->lb_refs[i] = 1;
+  im->lb_paths[i] = given;
   im->lb_slots[s] = i;
   for (uint32_t k = 0; k < want.n_buckets; k++) im->adjs[want.buckets[k]].refs++;
   return (int)i;
@@ -126,6 +153,8 @@ void vg_lb_unref(vg_main_t *dp, uint32_t i) {
     }
   for (uint32_t k = 0; k < lb->n_buckets; k++) vg_adj_unref(dp, lb->buckets[k]);
   lb->n_buckets = 0;
+  free(im->lb_paths[i]);
+  im->lb_paths[i] = NULL;
   im->free_lbs[im->n_free_lbs++] = i;
 }
 
@@ -251,7 +280,7 @@ int vg_fib_route_unset(vg_main_t *dp, vg_fib_t *fib, uint32_t prefix, uint32_t l
   if (!r) return vg_error(VG_E_NOTFOUND, "VRF %u has no route for %u.%u.%u.%u/%u", fib->vrf,
                           prefix >> 24, (prefix >> 16) & 0xff, (prefix >> 8) & 0xff, prefix & 0xff, len);
   if (len == 0) { /* 0.0.0.0/0 is never absent: it goes back to "unreachable" */
-    int lb = vg_lb_create(dp, &dp->ip4->adj_unreach, NULL, 1);
+    int lb = vg_lb_create(dp, &dp->ip4->adj_unreach, NULL, 1, NULL);
     return lb < 0 ? lb : vg_fib_route_set(dp, fib, 0, 0, VG_ROUTE_SOURCE_DEFAULT, (uint32_t)lb);
   }
   vg_route_t *cover = cover_of(fib, prefix, len);
@@ -283,7 +312,7 @@ vg_fib_t *vg_fib_get(vg_main_t *dp, uint32_t vrf, int create) {
   }
   fib->vrf = vrf;
   /* Every VRF starts with 0.0.0.0/0: no route, ICMP unreachable. */
-  int lb = vg_lb_create(dp, &im->adj_unreach, NULL, 1);
+  int lb = vg_lb_create(dp, &im->adj_unreach, NULL, 1, NULL);
   vg_route_t *r;
   if (lb < 0 || table_grow(fib) < 0 || vg_mtrie_init(im, &fib->mtrie, leaf_of((uint32_t)lb)) < 0 ||
       route_insert(fib, 0, 0, &r) < 0) {

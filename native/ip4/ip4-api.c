@@ -23,7 +23,7 @@ static int unlock(vg_dp_t *dp, int rc) {
   return rc;
 }
 
-static int one_lb(vg_main_t *dp, uint32_t adj) { return vg_lb_create(dp, &adj, NULL, 1); }
+static int one_lb(vg_main_t *dp, uint32_t adj) { return vg_lb_create(dp, &adj, NULL, 1, NULL); }
 
 /* ---- interface addresses and VRF ---- */
 
@@ -181,7 +181,7 @@ int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
     weights[i] = nh[i].weight;
   }
   if (flags) adjs[0] = flags == VG_ROUTE_DROP ? dp->ip4->adj_drop : dp->ip4->adj_prohibit;
-  int lb = vg_lb_create(dp, adjs, weights, n_nh ? n_nh : 1);
+  int lb = vg_lb_create(dp, adjs, weights, n_nh ? n_nh : 1, n_nh ? nh : NULL);
   if (lb < 0) return unlock(dp, lb);
   return unlock(dp, vg_fib_route_set(dp, fib, prefix, len, VG_ROUTE_SOURCE_CONFIGURED, (uint32_t)lb));
 }
@@ -287,12 +287,26 @@ int vg_ip4_address_dump(vg_dp_t *dp, vg_ip4_address_info_t *out, uint32_t max) {
   return unlock(dp, (int)n);
 }
 
-/* A route's paths: its load-balance buckets folded into distinct
- * adjacencies, the bucket count as the weight. */
+int vg_ip4_vrf_dump(vg_dp_t *dp, uint32_t *out, uint32_t max) {
+  lock(dp);
+  uint32_t n = dp->ip4->n_fibs;
+  for (uint32_t i = 0; i < n && i < max; i++) out[i] = dp->ip4->fibs[i]->vrf;
+  return unlock(dp, (int)n);
+}
+
+/* A route's paths: a configured route's next hops as given; for the others
+ * the load-balance buckets folded into distinct adjacencies, the bucket
+ * count as the weight. */
 static void route_info(vg_main_t *dp, const vg_route_t *r, vg_ip4_route_info_t *o) {
   vg_ip4_main_t *im = dp->ip4;
   const vg_lb_t *lb = &im->lbs[r->lb];
+  const vg_lb_paths_t *given = im->lb_paths[r->lb];
   *o = (vg_ip4_route_info_t){.prefix = r->prefix, .len = r->len, .source = r->source};
+  if (given) {
+    o->n_paths = given->n;
+    memcpy(o->paths, given->nh, given->n * sizeof given->nh[0]);
+    return;
+  }
   for (uint32_t b = 0; b < lb->n_buckets; b++) {
     const vg_adj_t *a = &im->adjs[lb->buckets[b]];
     if (a->type == VG_ADJ_DROP) o->flags = VG_ROUTE_DROP;

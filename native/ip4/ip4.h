@@ -36,6 +36,15 @@ typedef struct {
   uint32_t buckets[VG_LB_MAX_BUCKETS]; /* adjacency indices */
 } vg_lb_t;
 
+/* The next hops a configured route was given, kept beside its load-balance
+ * object: the buckets lose which next hops named an interface and what
+ * weights they had, and a read-back must report what was configured. */
+typedef struct {
+  uint32_t n;
+  vg_next_hop_t nh[];
+} vg_lb_paths_t;
+_Static_assert(VG_ROUTE_MAX_PATHS >= VG_LB_MAX_BUCKETS, "a dump holds every next hop of a route");
+
 typedef enum {
   VG_ADJ_DROP,      /* blackhole */
   VG_ADJ_UNREACH,   /* no route: ICMP unreachable */
@@ -122,6 +131,7 @@ typedef struct vg_ip4_main {
   uint32_t *free_lbs;
   uint32_t n_free_lbs;
   uint32_t *lb_refs;      /* routes sharing each object */
+  vg_lb_paths_t **lb_paths; /* per object: a configured route's next hops, or NULL */
   uint32_t *lb_slots;     /* hash table: buckets -> object */
   uint32_t n_lb_slots, n_lb_slots_used; /* used: live and tombstones */
   vg_adj_t *adjs;
@@ -170,7 +180,10 @@ vg_route_t *vg_fib_route_find(vg_fib_t *fib, uint32_t prefix, uint32_t len);
 vg_route_t *vg_fib_route_match(vg_fib_t *fib, uint32_t addr);
 
 /* load balance, adjacency */
-int vg_lb_create(vg_main_t *dp, const uint32_t *adjs, const uint32_t *weights, uint32_t n);
+/* paths: the n next hops of a configured route as given, or NULL. Objects
+ * are shared by routes with the same buckets and the same given next hops. */
+int vg_lb_create(vg_main_t *dp, const uint32_t *adjs, const uint32_t *weights, uint32_t n,
+                 const vg_next_hop_t *paths);
 void vg_lb_unref(vg_main_t *dp, uint32_t lb);
 int vg_adj_neighbor(vg_main_t *dp, uint32_t sw_if_index, uint32_t next_hop); /* find or make */
 int vg_adj_glean(vg_main_t *dp, uint32_t sw_if_index);

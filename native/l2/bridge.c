@@ -446,3 +446,25 @@ int64_t vg_l2fib_format(vg_dp_t *dp, uint32_t bd_id, char *buf, uint64_t size) {
 int64_t vg_bridge_domain_format(vg_dp_t *dp, uint32_t bd_id, char *buf, uint64_t size) {
   return format_with(dp, bd_format, bd_id, buf, size);
 }
+
+/* ---- tables read back ---- */
+
+int vg_bridge_domain_dump(vg_dp_t *dp, vg_bridge_domain_info_t *out, uint32_t max) {
+  pthread_mutex_lock(&dp->api_lock);
+  vg_l2_main_t *l2 = dp->l2;
+  uint32_t n = 0;
+  if (l2) pthread_mutex_lock(&l2->write_lock); /* n_learned moves with learning */
+  for (uint32_t d = 0; l2 && d < l2->n_bds; d++) {
+    const vg_bd_t *bd = &l2->bds[d];
+    if (!bd->in_use) continue;
+    if (n < max)
+      out[n] = (vg_bridge_domain_info_t){.bd_id = bd->bd_id, .learn = bd->learn, .flood = bd->flood,
+                                         .uu_flood = bd->uu_flood, .mac_age = bd->mac_age,
+                                         .mac_limit = bd->mac_limit, .n_learned = bd->n_learned,
+                                         .n_ports = bd->n_ports};
+    n++;
+  }
+  if (l2) pthread_mutex_unlock(&l2->write_lock);
+  pthread_mutex_unlock(&dp->api_lock);
+  return (int)n;
+}

@@ -151,6 +151,9 @@ TEST(af_packet_and_tap_refuse_bad_input_naming_it) {
     int lo = vg_af_packet_create(dp, "lo0", "lo", "rx-frames=64 tx-frames=16");
     CHECK(lo >= 0);
     CHECK_EQ(vg_af_packet_create(dp, "lo0", "lo", ""), VG_E_EXISTS);
+    vg_interface_info_t info[2];
+    CHECK_EQ(vg_interface_dump(dp, info, 2), 1);
+    CHECK(strcmp(info[0].type, "af_packet") == 0 && strcmp(info[0].host_if, "lo") == 0);
     if (lo >= 0) CHECK_EQ(vg_interface_delete(dp, (uint32_t)lo), 0);
   }
   CHECK_EQ(vg_interface_find(dp, "x"), VG_E_NOTFOUND);

@@ -460,10 +460,15 @@ TEST(ip4_tables_read_back) {
   vg_next_hop_t nh[2] = {{IP(10, 2, 0, 2), VG_NONE, 3}, {IP(10, 1, 0, 2), VG_NONE, 1}};
   REQUIRE(vg_ip4_route_add(r.dp, 0, IP(198, 51, 100, 0), 24, nh, 2, 0) == 0);
   REQUIRE(vg_ip4_route_add(r.dp, 0, IP(203, 0, 113, 0), 24, NULL, 0, VG_ROUTE_PROHIBIT) == 0);
+  /* More next hops than the old 16-path dump held, weights the buckets cannot keep. */
+  vg_next_hop_t many[40];
+  for (uint32_t i = 0; i < 40; i++) many[i] = (vg_next_hop_t){IP(10, 2, 0, 10 + i), VG_NONE, i % 2 ? 1 : 2};
+  REQUIRE(vg_ip4_route_add(r.dp, 0, IP(192, 0, 2, 0), 24, many, 40, 0) == 0);
   int sub = vg_sub_interface_create(r.dp, (uint32_t)r.b, 42);
   REQUIRE(sub >= 0);
   REQUIRE(vg_interface_set_vrf(r.dp, (uint32_t)sub, 9) == 0);
   REQUIRE(vg_interface_set_mtu(r.dp, (uint32_t)sub, 1400) == 0);
+  REQUIRE(vg_interface_set_mac(r.dp, (uint32_t)r.a, r.mac_a) == 0);
 
   vg_interface_info_t itf[8];
   int n = vg_interface_dump(r.dp, itf, 8);
@@ -475,6 +480,11 @@ TEST(ip4_tables_read_back) {
   CHECK_EQ(itf[2].mtu, 1400);
   CHECK_EQ(itf[2].bd_id, VG_NONE);
   CHECK(memcmp(itf[0].mac, r.mac_a, 6) == 0);
+  CHECK(itf[0].mac_set && !itf[1].mac_set && !itf[2].mac_set); /* set above; B's is the default */
+  CHECK_EQ(itf[2].host_if[0], 0);
+  uint32_t vrfs[4];
+  CHECK_EQ(vg_ip4_vrf_dump(r.dp, vrfs, 4), 2);
+  CHECK(vrfs[0] == 0 && vrfs[1] == 9);
 
   vg_ip4_address_info_t addr[4];
   CHECK_EQ(vg_ip4_address_dump(r.dp, addr, 4), 2);
@@ -485,19 +495,30 @@ TEST(ip4_tables_read_back) {
   REQUIRE(nr > 0);
   vg_ip4_route_info_t *routes = calloc((size_t)nr, sizeof *routes);
   CHECK_EQ(vg_ip4_route_dump(r.dp, 0, routes, (uint32_t)nr), nr);
-  int seen_ecmp = 0, seen_prohibit = 0;
+  int seen_ecmp = 0, seen_prohibit = 0, seen_many = 0, seen_connected = 0;
   for (int i = 0; i < nr; i++) {
-    if (routes[i].prefix == IP(198, 51, 100, 0)) {
+    vg_ip4_route_info_t *ri = &routes[i];
+    if (ri->prefix == IP(198, 51, 100, 0)) {
       seen_ecmp = 1;
-      CHECK_EQ(routes[i].source, VG_ROUTE_SOURCE_CONFIGURED);
-      CHECK_EQ(routes[i].n_paths, 2);
-      CHECK_EQ(routes[i].paths[0].addr, IP(10, 2, 0, 2));
-      CHECK_EQ(routes[i].paths[0].weight, 3); /* 3 of the 4 buckets */
-      CHECK_EQ(routes[i].paths[1].sw_if_index, r.a);
+      CHECK_EQ(ri->source, VG_ROUTE_SOURCE_CONFIGURED);
+      CHECK_EQ(ri->n_paths, 2); /* as given: the weight, and no interface where none was named */
+      CHECK_EQ(ri->paths[0].addr, IP(10, 2, 0, 2));
+      CHECK_EQ(ri->paths[0].weight, 3);
+      CHECK_EQ(ri->paths[1].sw_if_index, VG_NONE);
+      CHECK_EQ(ri->paths[1].weight, 1);
     }
-    if (routes[i].prefix == IP(203, 0, 113, 0)) seen_prohibit = routes[i].flags == VG_ROUTE_PROHIBIT;
+    if (ri->prefix == IP(192, 0, 2, 0)) {
+      seen_many = ri->n_paths == 40;
+      CHECK(ri->paths[39].addr == IP(10, 2, 0, 49) && ri->paths[39].weight == 1);
+      CHECK_EQ(ri->paths[38].weight, 2);
+    }
+    if (ri->prefix == IP(10, 2, 0, 0) && ri->len == 24) { /* where it forwards: the interface */
+      seen_connected = ri->source == VG_ROUTE_SOURCE_CONNECTED && ri->n_paths == 1;
+      CHECK_EQ(ri->paths[0].sw_if_index, r.b);
+    }
+    if (ri->prefix == IP(203, 0, 113, 0)) seen_prohibit = ri->flags == VG_ROUTE_PROHIBIT && ri->n_paths == 0;
   }
-  CHECK(seen_ecmp && seen_prohibit);
+  CHECK(seen_ecmp && seen_prohibit && seen_many && seen_connected);
   free(routes);
   CHECK_EQ(vg_ip4_route_dump(r.dp, 77, NULL, 0), VG_E_NOTFOUND);
   /* A configured default route, deleted, gives 0.0.0.0/0 back to "unreachable". */

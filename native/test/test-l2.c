@@ -294,6 +294,51 @@ TEST(l2_bad_input_is_refused_with_its_reason) {
   vg_dp_destroy(dp);
 }
 
+/* What the agent's resync compares: each domain's settings from the
+ * domain dump, its ports (split horizon, BVI) from the interface dump. */
+TEST(l2_domains_and_ports_read_back) {
+  vg_dp_t *dp = bridge(2, "learn=0 uu-flood=0 mac-age=60 mac-limit=100");
+  REQUIRE(dp);
+  REQUIRE(vg_bridge_domain_add(dp, 20, "flood=0") == 0);
+  int bvi = vg_loopback_create(dp, "bvi20");
+  REQUIRE(bvi >= 0);
+  REQUIRE(vg_bridge_port_set(dp, (uint32_t)bvi, 20, 0, 1) == 0);
+  REQUIRE(vg_bridge_port_set(dp, (uint32_t)sw(dp, "p1"), UINT32_MAX, 0, 0) == 0);
+  REQUIRE(vg_bridge_port_set(dp, (uint32_t)sw(dp, "p1"), 20, 7, 0) == 0);
+
+  CHECK_EQ(vg_bridge_domain_dump(dp, NULL, 0), 2);
+  vg_bridge_domain_info_t bd[2];
+  CHECK_EQ(vg_bridge_domain_dump(dp, bd, 1), 2); /* fills what fits, says how many there are */
+  CHECK_EQ(bd[0].bd_id, 10);
+  CHECK_EQ(vg_bridge_domain_dump(dp, bd, 2), 2);
+  CHECK(!bd[0].learn && bd[0].flood && !bd[0].uu_flood);
+  CHECK_EQ(bd[0].mac_age, 60);
+  CHECK_EQ(bd[0].mac_limit, 100);
+  CHECK_EQ(bd[0].n_ports, 1);
+  CHECK(bd[1].bd_id == 20 && bd[1].learn && !bd[1].flood && bd[1].uu_flood);
+  CHECK_EQ(bd[1].mac_age, 300); /* the defaults */
+  CHECK_EQ(bd[1].mac_limit, 65536);
+  CHECK_EQ(bd[1].n_ports, 2);
+
+  vg_interface_info_t itf[4];
+  REQUIRE(vg_interface_dump(dp, itf, 4) == 3);
+  CHECK(itf[0].bd_id == 10 && itf[0].shg == 0 && !itf[0].is_bvi);
+  CHECK(itf[1].bd_id == 20 && itf[1].shg == 7 && !itf[1].is_bvi);
+  CHECK(itf[2].bd_id == 20 && itf[2].is_bvi && strcmp(itf[2].type, "loopback") == 0);
+
+  /* A deleted domain is gone from the dump, and the hole is skipped. */
+  REQUIRE(vg_bridge_port_set(dp, (uint32_t)sw(dp, "p0"), UINT32_MAX, 0, 0) == 0);
+  REQUIRE(vg_bridge_domain_delete(dp, 10) == 0);
+  CHECK_EQ(vg_bridge_domain_dump(dp, bd, 2), 1);
+  CHECK_EQ(bd[0].bd_id, 20);
+  vg_dp_destroy(dp);
+  /* No domain yet: the L2 state is not even made. */
+  dp = vg_dp_create("buffers=1024");
+  REQUIRE(dp);
+  CHECK_EQ(vg_bridge_domain_dump(dp, bd, 2), 0);
+  vg_dp_destroy(dp);
+}
+
 TEST(l2_fib_survives_many_entries_and_deletes) {
   /* Static entries past the first table size make it grow; deleting every
    * other one keeps the rest reachable (backward-shift deletion). */

@@ -8,7 +8,7 @@ import koffi from 'koffi';
 import { DataplaneError } from '../errors';
 
 /* VG_API_VERSION of the header this binding was written against. */
-export const API_VERSION = 1;
+export const API_VERSION = 2;
 
 /* A vg_dp_t *: koffi 3 represents pointers as BigInt addresses. */
 export type DpHandle = bigint;
@@ -49,6 +49,20 @@ koffi.struct('vg_interface_info_t', {
   bd_id: 'uint32_t',
   shg: 'uint32_t',
   vrf: 'uint32_t',
+  host_if: 'char[16]',
+  mac_set: 'uint8_t',
+  pad: 'uint8_t[3]',
+});
+koffi.struct('vg_bridge_domain_info_t', {
+  bd_id: 'uint32_t',
+  learn: 'uint8_t',
+  flood: 'uint8_t',
+  uu_flood: 'uint8_t',
+  pad: 'uint8_t',
+  mac_age: 'uint32_t',
+  mac_limit: 'uint32_t',
+  n_learned: 'uint32_t',
+  n_ports: 'uint32_t',
 });
 koffi.struct('vg_ip4_address_info_t', { sw_if_index: 'uint32_t', addr: 'uint32_t', len: 'uint32_t' });
 koffi.struct('vg_ip4_route_info_t', {
@@ -57,7 +71,9 @@ koffi.struct('vg_ip4_route_info_t', {
   source: 'uint32_t',
   flags: 'uint32_t',
   n_paths: 'uint32_t',
-  paths: 'vg_next_hop_t[16]',
+  /* vg_next_hop_t[VG_ROUTE_MAX_PATHS] as flat (addr, sw_if_index, weight)
+   * triples: one typed array per route instead of 64 objects, most unused. */
+  paths: koffi.array('uint32_t', 3 * 64, 'Typed'),
 });
 koffi.struct('vg_ip4_neighbor_info_t', {
   sw_if_index: 'uint32_t',
@@ -132,6 +148,8 @@ const PROTOTYPES = {
   vg_ip4_address_dump: 'int vg_ip4_address_dump(vg_dp_t *dp, void *out, uint32_t max)',
   vg_ip4_route_dump: 'int vg_ip4_route_dump(vg_dp_t *dp, uint32_t vrf, void *out, uint32_t max)',
   vg_ip4_neighbor_dump: 'int vg_ip4_neighbor_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_ip4_vrf_dump: 'int vg_ip4_vrf_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_bridge_domain_dump: 'int vg_bridge_domain_dump(vg_dp_t *dp, void *out, uint32_t max)',
 } as const;
 
 type Raw = { -readonly [K in keyof typeof PROTOTYPES]: (...args: any[]) => any };
@@ -221,7 +239,13 @@ export class Binding {
   /* For the vg_*_dump calls: ask the count first, then fill an array of it
    * (taking what is there if the table shrank in between). */
   dumpTable(
-    name: 'vg_interface_dump' | 'vg_ip4_address_dump' | 'vg_ip4_route_dump' | 'vg_ip4_neighbor_dump',
+    name:
+      | 'vg_interface_dump'
+      | 'vg_ip4_address_dump'
+      | 'vg_ip4_vrf_dump'
+      | 'vg_ip4_route_dump'
+      | 'vg_ip4_neighbor_dump'
+      | 'vg_bridge_domain_dump',
     type: string,
     dp: DpHandle,
     ...args: unknown[]

@@ -32,8 +32,10 @@ export interface NextHop {
 export interface InterfaceInfo {
   swIfIndex: number;
   name: string;
-  type: string;
+  type: string; /* af_packet, tap, loopback, sub, pcap, pg */
+  hostIf?: string; /* af_packet, tap: the Linux interface */
   mac: string;
+  macSet: boolean; /* set through interfaceSetMac, not the default */
   adminUp: boolean;
   isBvi: boolean;
   mtu: number;
@@ -44,11 +46,25 @@ export interface InterfaceInfo {
   vrf: number;
 }
 
+/* A configured route's next hops are as they were added (no swIfIndex
+ * where none was given, the weight given); the others' are where the route
+ * forwards, weighted by load-balance buckets. */
 export interface RouteInfo {
   prefix: string;
   source: 'configured' | 'connected' | 'local' | 'neighbor' | 'default';
   action?: 'drop' | 'prohibit';
-  nextHops: { via?: string; swIfIndex: number; weight: number }[];
+  nextHops: { via?: string; swIfIndex?: number; weight: number }[];
+}
+
+export interface BridgeDomainInfo {
+  bdId: number;
+  learn: boolean;
+  flood: boolean;
+  uuFlood: boolean;
+  macAge: number; /* seconds, 0 = never */
+  macLimit: number;
+  learned: number;
+  ports: { swIfIndex: number; shg: number; bvi: boolean }[];
 }
 
 export function ip4Text(n: number): string {
@@ -371,7 +387,9 @@ export class Dataplane {
       swIfIndex: r.sw_if_index as number,
       name: r.name as string,
       type: r.type as string,
+      hostIf: (r.host_if as string) || undefined,
       mac: macText(r.mac as ArrayLike<number>),
+      macSet: (r.mac_set as number) !== 0,
       adminUp: (r.admin_up as number) !== 0,
       isBvi: (r.is_bvi as number) !== 0,
       mtu: r.mtu as number,
@@ -389,16 +407,26 @@ export class Dataplane {
       .map((r) => ({ swIfIndex: r.sw_if_index as number, address: `${ip4Text(r.addr as number)}/${r.len as number}` }));
   }
 
+  /* The VRFs the dataplane has (0 and each one made since). */
+  ip4Vrfs(): number[] {
+    return Array.from(this.lib.dumpTable('vg_ip4_vrf_dump', 'uint32_t', this.dp) as unknown as Uint32Array);
+  }
+
   ip4Routes(vrf = 0): RouteInfo[] {
     const sources = ['configured', 'connected', 'local', 'neighbor', 'default'] as const;
     return this.lib.dumpTable('vg_ip4_route_dump', 'vg_ip4_route_info_t', this.dp, vrf).map((r) => {
-      const paths = (r.paths as { addr: number; sw_if_index: number; weight: number }[]).slice(0, r.n_paths as number);
+      const p = r.paths as Uint32Array; /* (addr, sw_if_index, weight) triples */
+      const nextHops: RouteInfo['nextHops'] = [];
+      for (let i = 0; i < (r.n_paths as number); i++) {
+        const [addr, sw, weight] = [p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!];
+        nextHops.push({ via: addr ? ip4Text(addr) : undefined, swIfIndex: sw === NO_INTERFACE ? undefined : sw, weight });
+      }
       const flags = r.flags as number;
       return {
         prefix: `${ip4Text(r.prefix as number)}/${r.len as number}`,
         source: sources[r.source as number] ?? 'configured',
         action: flags === 1 ? 'drop' : flags === 2 ? 'prohibit' : undefined,
-        nextHops: paths.map((p) => ({ via: p.addr ? ip4Text(p.addr) : undefined, swIfIndex: p.sw_if_index, weight: p.weight })),
+        nextHops,
       };
     });
   }
@@ -409,6 +437,23 @@ export class Dataplane {
       address: ip4Text(r.addr as number),
       mac: macText(r.mac as ArrayLike<number>),
       isStatic: (r.is_static as number) !== 0,
+    }));
+  }
+
+  /* Each domain's settings, and its ports as the interface table has them. */
+  bridgeDomainTable(): BridgeDomainInfo[] {
+    const ports = this.interfaces().filter((i) => i.bridgeDomain !== undefined);
+    return this.lib.dumpTable('vg_bridge_domain_dump', 'vg_bridge_domain_info_t', this.dp).map((r) => ({
+      bdId: r.bd_id as number,
+      learn: (r.learn as number) !== 0,
+      flood: (r.flood as number) !== 0,
+      uuFlood: (r.uu_flood as number) !== 0,
+      macAge: r.mac_age as number,
+      macLimit: r.mac_limit as number,
+      learned: r.n_learned as number,
+      ports: ports
+        .filter((i) => i.bridgeDomain === r.bd_id)
+        .map((i) => ({ swIfIndex: i.swIfIndex, shg: i.shg, bvi: i.isBvi })),
     }));
   }
 

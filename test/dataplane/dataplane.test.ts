@@ -16,7 +16,7 @@ describe('dataplane/dataplane (real library)', () => {
   it('opens the best variant and says so', () => {
     assert.equal(dp.variantInfo.variant, bestVariantFromCpuinfo());
     assert.equal(dp.libraryVariant, bestVariantFromCpuinfo(), 'the loaded library was built for the chosen variant');
-    assert.equal(dp.apiVersion, 1);
+    assert.equal(dp.apiVersion, 2);
     assert.ok(['hugetlb', 'thp', '4k'].includes(dp.bufferBacking()));
     assert.equal(dp.isRunning(), false);
   });

@@ -51,7 +51,8 @@ describe('dataplane IPv4 through the binding', () => {
     dp.interfaceAddIp4(a, '192.0.2.1/24');
     dp.interfaceAddIp4(sub, '10.7.0.1/24');
     dp.ip4NeighborAdd(a, '192.0.2.254', '02:00:00:00:00:fe');
-    dp.ip4RouteAdd('198.51.100.0/24', [{ via: '192.0.2.254', weight: 2 }, { via: '192.0.2.253', weight: 2 }]);
+    dp.ip4RouteAdd('198.51.100.0/24', [{ via: '192.0.2.254', weight: 2 }, { via: '192.0.2.253', swIfIndex: a, weight: 1 }]);
+    dp.interfaceSetMac(sub, '02:00:00:00:07:07');
     const itfs = dp.interfaces();
     assert.deepEqual(
       itfs.map(({ name, type, parent, vlan, vrf }) => ({ name, type, parent, vlan, vrf })),
@@ -61,6 +62,14 @@ describe('dataplane IPv4 through the binding', () => {
       ],
     );
     assert.equal(itfs[0]!.mac, dp.interfaceMac(a));
+    assert.deepEqual(
+      itfs.map(({ mac, macSet, hostIf }) => ({ mac, macSet, hostIf })),
+      [
+        { mac: dp.interfaceMac(a), macSet: false, hostIf: undefined },
+        { mac: '02:00:00:00:07:07', macSet: true, hostIf: undefined },
+      ],
+    );
+    assert.deepEqual(dp.ip4Vrfs(), [0, 3]);
     assert.deepEqual(dp.ip4Addresses(), [
       { swIfIndex: a, address: '192.0.2.1/24' },
       { swIfIndex: sub, address: '10.7.0.1/24' },
@@ -71,11 +80,15 @@ describe('dataplane IPv4 through the binding', () => {
       source: 'configured',
       action: undefined,
       nextHops: [
-        { via: '192.0.2.254', swIfIndex: a, weight: 2 },
-        { via: '192.0.2.253', swIfIndex: a, weight: 2 },
+        /* as added: no interface where none was named, the weights given (not the 3:1 buckets) */
+        { via: '192.0.2.254', swIfIndex: undefined, weight: 2 },
+        { via: '192.0.2.253', swIfIndex: a, weight: 1 },
       ],
     });
-    assert.ok(dp.ip4Routes(3).some((r) => r.prefix === '10.7.0.0/24' && r.source === 'connected'));
+    assert.deepEqual(
+      dp.ip4Routes(3).find((r) => r.prefix === '10.7.0.0/24'),
+      { prefix: '10.7.0.0/24', source: 'connected', action: undefined, nextHops: [{ via: undefined, swIfIndex: sub, weight: 1 }] },
+    );
     assert.deepEqual(dp.ip4NeighborTable(), [{ swIfIndex: a, address: '192.0.2.254', mac: '02:00:00:00:00:fe', isStatic: true }]);
   });
 

@@ -30,6 +30,24 @@ describe('dataplane L2 bridging (real library)', () => {
     dp.bridgeDomainDelete(10);
   });
 
+  it('reads domains back as structured data: settings and ports', () => {
+    assert.deepEqual(dp.bridgeDomainTable(), []);
+    dp.bridgeDomainAdd(10, 'learn=0 uu-flood=0 mac-age=60 mac-limit=500');
+    dp.bridgeDomainAdd(11);
+    const bvi = dp.loopbackCreate('bvi0');
+    const lo = dp.loopbackCreate('lo1');
+    dp.loopbackCreate('lo2'); /* not a port */
+    dp.bridgePortSet(bvi, 10, { bvi: true });
+    dp.bridgePortSet(lo, 10, { shg: 2 });
+    assert.deepEqual(dp.bridgeDomainTable(), [
+      {
+        bdId: 10, learn: false, flood: true, uuFlood: false, macAge: 60, macLimit: 500, learned: 0,
+        ports: [{ swIfIndex: bvi, shg: 0, bvi: true }, { swIfIndex: lo, shg: 2, bvi: false }],
+      },
+      { bdId: 11, learn: true, flood: true, uuFlood: true, macAge: 300, macLimit: 65536, learned: 0, ports: [] },
+    ]);
+  });
+
   it('refuses bad input with the reason', () => {
     assert.throws(() => dp.bridgeDomainAdd(1, 'mac-limit=abc'), (e: DataplaneError) => /mac-limit=abc/.test(e.message));
     assert.throws(() => dp.l2fibAdd(1, 'nope', 0), VecgateError);
