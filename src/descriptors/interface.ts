@@ -1,6 +1,7 @@
 /* interfaces/<name> -> the dataplane port, plus interface-address for each
  * of its addresses. */
-import { ApplyContext, Dependency, Descriptor, DerivedItem } from '../scheduler/descriptor';
+import { InterfaceInfo } from '../dataplane/dataplane';
+import { ApplyContext, Dependency, Descriptor, DerivedItem, RetrieveContext, RetrievedItem } from '../scheduler/descriptor';
 import { ip4Number, maskOf } from '../models/check';
 import { DEFAULT_MTU, InterfaceConfig, validateInterface, validateInterfaceName } from '../models/interface';
 
@@ -8,12 +9,37 @@ const nameOf = (key: string) => key.slice('interfaces/'.length);
 
 /* What the port is made of; changing any of it means a new port. */
 const identity = (v: InterfaceConfig) => JSON.stringify([v.type, v.hostIf, v.parent, v.vlan, v.vrf, v.mac === undefined]);
-const settings = (v: InterfaceConfig) => JSON.stringify([v.mac, v.mtu, v.adminUp]);
+const settings = (v: InterfaceConfig) => JSON.stringify([v.mac, v.mtu ?? DEFAULT_MTU, v.adminUp]);
 
 function configure(ctx: ApplyContext, sw: number, old: InterfaceConfig | undefined, v: InterfaceConfig): void {
   if (v.mac !== undefined && v.mac !== old?.mac) ctx.dp.interfaceSetMac(sw, v.mac);
   if ((v.mtu ?? DEFAULT_MTU) !== (old?.mtu ?? DEFAULT_MTU)) ctx.dp.interfaceSetMtu(sw, v.mtu ?? DEFAULT_MTU);
-  if (v.adminUp !== (old?.adminUp ?? false)) ctx.dp.interfaceSetAdmin(sw, v.adminUp);
+  /* Said on create whatever the device's default (a port set down stayed up before). */
+  if (old === undefined || v.adminUp !== old.adminUp) ctx.dp.interfaceSetAdmin(sw, v.adminUp);
+}
+
+/* The dataplane's type names for the model's; other types (the board's
+ * pcap and pg ports) are none the agent makes, so never read back. */
+const TYPE_OF: Record<string, InterfaceConfig['type']> = { af_packet: 'af_packet', tap: 'tap', loopback: 'loopback', sub: 'sub-interface' };
+
+/* A read-back interface as validateInterface would have made it (same
+ * fields, same order); a default MTU or MAC is left out, as a document does. */
+function configOf(ctx: RetrieveContext, i: InterfaceInfo, type: InterfaceConfig['type'], addresses: string[]): InterfaceConfig {
+  const cfg: InterfaceConfig = { type, adminUp: i.adminUp, vrf: i.vrf, addresses };
+  if (type === 'af_packet' || type === 'tap') cfg.hostIf = i.hostIf ?? '';
+  if (type === 'sub-interface') {
+    cfg.parent = ctx.ifName(i.parent!) ?? `#${i.parent}`;
+    cfg.vlan = i.vlan;
+  }
+  if (i.macSet) cfg.mac = i.mac;
+  if (i.mtu !== DEFAULT_MTU) cfg.mtu = i.mtu;
+  return cfg;
+}
+
+function addressesBySwIfIndex(ctx: RetrieveContext): Map<number, string[]> {
+  const by = new Map<number, string[]>();
+  for (const a of ctx.dp.ip4Addresses()) (by.get(a.swIfIndex) ?? by.set(a.swIfIndex, []).get(a.swIfIndex)!).push(a.address);
+  return by;
 }
 
 export const interfaceDescriptor: Descriptor<InterfaceConfig> = {
@@ -46,6 +72,15 @@ export const interfaceDescriptor: Descriptor<InterfaceConfig> = {
   update: (ctx, key, old, v) => configure(ctx, ctx.ifIndex(nameOf(key)), old, v),
   needsRecreate: (old, v) => identity(old) !== identity(v),
   equivalent: (a, b) => identity(a) === identity(b) && settings(a) === settings(b),
+  retrieve(ctx) {
+    const addresses = addressesBySwIfIndex(ctx);
+    const items: RetrievedItem<InterfaceConfig>[] = [];
+    for (const i of ctx.interfaces) {
+      const type = TYPE_OF[i.type];
+      if (type) items.push({ key: `interfaces/${i.name}`, value: configOf(ctx, i, type, addresses.get(i.swIfIndex) ?? []) });
+    }
+    return items;
+  },
 };
 
 export interface InterfaceAddress {
@@ -67,4 +102,14 @@ export const interfaceAddressDescriptor: Descriptor<InterfaceAddress> = {
   dependencies: (_key, v): Dependency[] => [`interfaces/${v.interface}`],
   create: (ctx, _key, v) => ctx.dp.interfaceAddIp4(ctx.ifIndex(v.interface), v.address),
   delete: (ctx, _key, v) => ctx.dp.interfaceDelIp4(ctx.ifIndex(v.interface), v.address),
+  /* Only on interfaces the agent owns: a board port's addresses are the board's. */
+  retrieve(ctx) {
+    const owned = new Map(ctx.interfaces.filter((i) => TYPE_OF[i.type]).map((i) => [i.swIfIndex, i]));
+    return ctx.dp.ip4Addresses().flatMap(({ swIfIndex, address }) => {
+      const i = owned.get(swIfIndex);
+      if (!i) return [];
+      const value: InterfaceAddress = { interface: i.name, address, vrf: i.vrf };
+      return [{ key: `interfaces/${i.name}/address/${address}`, value }];
+    });
+  },
 };

@@ -1,9 +1,23 @@
 /* routes/<vrf>/<prefix> -> a FIB entry. A next hop naming its interface
  * needs that interface; a bare next hop needs an address whose network
  * holds it (the dataplane resolves it through that network). */
-import { Dependency, Descriptor } from '../scheduler/descriptor';
-import { RouteConfig, validateRoute, validateRouteName } from '../models/route';
+import { RouteInfo } from '../dataplane/dataplane';
+import { Dependency, Descriptor, RetrieveContext } from '../scheduler/descriptor';
+import { RouteConfig, RouteNextHop, validateRoute, validateRouteName } from '../models/route';
 import { addressCovers } from './interface';
+
+/* A read-back configured route as validateRoute would have made it. */
+function configOf(ctx: RetrieveContext, vrf: number, r: RouteInfo): RouteConfig {
+  const nextHops = r.nextHops.map((h) => {
+    const hop: RouteNextHop = { weight: h.weight };
+    if (h.via !== undefined) hop.via = h.via;
+    if (h.swIfIndex !== undefined) hop.interface = ctx.ifName(h.swIfIndex) ?? `#${h.swIfIndex}`;
+    return hop;
+  });
+  const cfg: RouteConfig = { vrf, prefix: r.prefix, nextHops };
+  if (r.action) cfg.action = r.action;
+  return cfg;
+}
 
 export const routeDescriptor: Descriptor<RouteConfig> = {
   name: 'routes',
@@ -33,4 +47,13 @@ export const routeDescriptor: Descriptor<RouteConfig> = {
   delete: (ctx, _key, v) => ctx.dp.ip4RouteDelete(v.prefix, v.vrf),
   /* Adding over an existing prefix replaces its next hops in one step. */
   update: (ctx, key, _old, v) => routeDescriptor.create(ctx, key, v),
+  /* Configured routes only: connected, local and neighbor routes are the
+   * dataplane's own, derived from addresses and ARP. */
+  retrieve: (ctx) =>
+    ctx.dp.ip4Vrfs().flatMap((vrf) =>
+      ctx.dp
+        .ip4Routes(vrf)
+        .filter((r) => r.source === 'configured')
+        .map((r) => ({ key: `routes/${vrf}/${r.prefix}`, value: configOf(ctx, vrf, r) })),
+    ),
 };

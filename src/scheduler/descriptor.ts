@@ -2,7 +2,7 @@
  * to check a value, what it needs first, what it derives, and how to put it
  * into and take it out of the dataplane. The scheduler knows nothing else
  * about kinds, so a new kind is a model plus one of these. */
-import { Dataplane } from '../dataplane/dataplane';
+import { Dataplane, InterfaceInfo } from '../dataplane/dataplane';
 
 /* A key that must be CONFIGURED first, or any item of `kind` that `match`es
  * (a route over a bare next hop needs some address covering it). */
@@ -18,6 +18,23 @@ export interface ApplyContext {
   dp: Dataplane;
   /* sw_if_index of a dataplane interface; throws naming it when absent. */
   ifIndex(name: string): number;
+}
+
+/* What a resync hands each retrieve: the dataplane, and its interface table
+ * read once. */
+export interface RetrieveContext {
+  dp: Dataplane;
+  /* The interfaces the agent may own: the unmanaged ones (the board's ports) left out. */
+  interfaces: InterfaceInfo[];
+  /* The name of any interface, unmanaged ones included (a route may point at one). */
+  ifName(swIfIndex: number): string | undefined;
+  /* False for an unmanaged interface: nothing on it is read back, so nothing on it is deleted. */
+  managed(name: string): boolean;
+}
+
+export interface RetrievedItem<V = unknown> {
+  key: string;
+  value: V;
 }
 
 export interface Descriptor<V = any> {
@@ -37,6 +54,12 @@ export interface Descriptor<V = any> {
   equivalent?(a: V, b: V): boolean;
   /* Default: the dataplane was short of memory or I/O failed. */
   retriable?(err: unknown): boolean;
+  /* What the dataplane holds of this kind, each value in the shape validate
+   * (or the parent's derived) gives, so a resync diffs it against the
+   * desired one. Only what the agent could have put there: not what the
+   * dataplane derives or learns itself. Without it the kind is not in the
+   * dataplane, and a resync keeps what the scheduler last applied. */
+  retrieve?(ctx: RetrieveContext): RetrievedItem<V>[];
 }
 
 export type AnyDescriptor = Descriptor<any>;

@@ -42,7 +42,7 @@ function needsRecreate(d: AnyDescriptor, a: unknown, b: unknown): boolean {
   return !equivalent(d, a, b) && (!d.update || (d.needsRecreate?.(a, b) ?? false));
 }
 
-const kindOf = (key: string) => key.slice(0, key.indexOf('/'));
+export const kindOf = (key: string) => key.slice(0, key.indexOf('/'));
 
 /* `hold`: desired items left as they are (failed for good, value unchanged). */
 export function plan(desired: Map<string, Item>, applied: Map<string, AppliedItem>, hold: Set<string>): Plan {

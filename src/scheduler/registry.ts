@@ -29,6 +29,11 @@ export class Registry {
     return [...this.kinds.keys()];
   }
 
+  /* Every descriptor, kinds and derived, in the order registered. */
+  descriptors(): AnyDescriptor[] {
+    return [...this.all.values()];
+  }
+
   descriptor(name: string): AnyDescriptor {
     const d = this.all.get(name);
     if (!d) throw new VecgateError('REGISTRY', `no descriptor ${name}`);

@@ -5,8 +5,8 @@ import { Dataplane } from '../dataplane/dataplane';
 import { DataplaneError, VecgateError } from '../errors';
 import { validateDocument } from '../models/document';
 import { defaultRegistry } from '../descriptors';
-import { ApplyContext } from './descriptor';
-import { AppliedItem, Item, Operation, Plan, plan } from './plan';
+import { ApplyContext, RetrieveContext } from './descriptor';
+import { AppliedItem, Item, kindOf, Operation, Plan, plan } from './plan';
 import { Registry } from './registry';
 
 export type ItemStateName = 'CONFIGURED' | 'PENDING' | 'FAILED' | 'REMOVED';
@@ -45,6 +45,12 @@ export interface SchedulerOptions {
   registry?: Registry;
   retry?: { baseMs?: number; maxMs?: number; attempts?: number };
   historySize?: number;
+  /* Dataplane interfaces the agent does not own (the board's ports): a
+   * resync reads back neither them nor what sits on them (addresses,
+   * bridge ports, static neighbors), so never deletes any of it. */
+  unmanagedInterfaces?: string[];
+  /* Called after every transaction, the ones retries start on a timer too. */
+  onTransaction?: (t: Transaction) => void;
 }
 
 const RETRY = { baseMs: 100, maxMs: 30_000, attempts: 6 };
@@ -68,6 +74,8 @@ export class Scheduler {
   private timer?: NodeJS.Timeout;
   private readonly retry: typeof RETRY;
   private readonly historySize: number;
+  private readonly unmanaged: Set<string>;
+  private readonly onTransaction?: (t: Transaction) => void;
 
   constructor(
     private dp: Dataplane,
@@ -76,6 +84,8 @@ export class Scheduler {
     this.registry = opts.registry ?? defaultRegistry();
     this.retry = { ...RETRY, ...opts.retry };
     this.historySize = opts.historySize ?? 32;
+    this.unmanaged = new Set(opts.unmanagedInterfaces ?? []);
+    this.onTransaction = opts.onTransaction;
   }
 
   /* Validates the whole document (ConfigError, nothing touched, if any item
@@ -98,15 +108,30 @@ export class Scheduler {
     };
   }
 
-  /* After a dataplane restart: everything desired is created again on the
-   * fresh one, which this trusts to be empty. A true diff (desired against
-   * what the dataplane holds) is the next step: a `retrieve` per descriptor
-   * over the read-back calls (Dataplane.interfaces(), ip4Routes(), ...), once
-   * bridge domains can be read back too and the board's own ports are told
-   * apart from configured ones. */
-  resync(dp: Dataplane, trigger = 'resync'): Transaction {
+  /* Moves `dp` to the desired config by what it reports, not by what this
+   * scheduler remembers: at start (dp may hold what an earlier run put
+   * there) and after a dataplane restart (dp is fresh). What every
+   * descriptor's retrieve reads back becomes the applied set, and the usual
+   * plan follows: what is not desired comes out, what is missing goes in,
+   * what differs is updated or re-created. Kinds without retrieve are not in
+   * the dataplane and stay as last applied. With `doc` (the agent's start:
+   * the saved document), it is checked whole as apply does and becomes the
+   * desired config first. */
+  resync(dp: Dataplane, trigger = 'resync', doc?: unknown): Transaction {
+    const next = doc === undefined ? undefined : this.expand(doc);
+    const found = this.retrieve(dp);
+    if (next) {
+      this.desired = next.desired;
+      this.version = next.version;
+    }
     this.dp = dp;
+    for (const [key, a] of this.applied) if (!a.item.descriptor.retrieve) found.set(key, a);
     this.applied.clear();
+    for (const [key, a] of found) {
+      this.applied.set(key, a);
+      /* In the dataplane: CONFIGURED unless the plan below says otherwise. */
+      if (this.desired.has(key)) this.states.set(key, { state: 'CONFIGURED' });
+    }
     this.attempts.clear();
     return this.run(trigger);
   }
@@ -125,6 +150,35 @@ export class Scheduler {
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /* Every retrievable kind as the dataplane holds it, each item with the
+   * found items it sits on, so what is stale comes out dependents first. */
+  private retrieve(dp: Dataplane): Map<string, AppliedItem> {
+    const all = dp.interfaces();
+    const names = new Map(all.map((i) => [i.swIfIndex, i.name]));
+    const ctx: RetrieveContext = {
+      dp,
+      interfaces: all.filter((i) => !this.unmanaged.has(i.name)),
+      ifName: (sw) => names.get(sw),
+      managed: (name) => !this.unmanaged.has(name),
+    };
+    const items = new Map<string, Item>();
+    for (const d of this.registry.descriptors()) {
+      for (const { key, value } of d.retrieve?.(ctx) ?? []) items.set(key, { key, descriptor: d, value, deps: d.dependencies?.(key, value) ?? [] });
+    }
+    const byKind = new Map<string, Item[]>();
+    for (const item of items.values()) (byKind.get(kindOf(item.key)) ?? byKind.set(kindOf(item.key), []).get(kindOf(item.key))!).push(item);
+    const found = new Map<string, AppliedItem>();
+    for (const item of items.values()) {
+      const depKeys = item.deps.flatMap((dep) =>
+        typeof dep === 'string'
+          ? items.has(dep) ? [dep] : []
+          : (byKind.get(dep.kind) ?? []).filter((c) => c.key !== item.key && dep.match(c.key, c.value)).map((c) => c.key),
+      );
+      found.set(item.key, { item, depKeys });
+    }
+    return found;
   }
 
   private expand(doc: unknown): { version: number; desired: Map<string, Item> } {
@@ -172,6 +226,7 @@ export class Scheduler {
     this.transactions.push(txn);
     if (this.transactions.length > this.historySize) this.transactions.shift();
     this.scheduleRetry();
+    this.onTransaction?.(txn);
     return txn;
   }
 
