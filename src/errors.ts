@@ -74,3 +74,14 @@ export class UsageError extends VecgateError {
     super('USAGE', message);
   }
 }
+
+/* A COSE_Sign1 message was refused: `reason` says which check failed (its
+ * structure, its algorithm, its kid, or the signature itself). */
+export class SignatureError extends VecgateError {
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super('SIGNATURE_INVALID', `signature refused: ${reason}`);
+    this.reason = reason;
+  }
+}
