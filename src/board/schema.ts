@@ -21,6 +21,33 @@ export interface PcapPort {
 
 export type Port = PgPort | PcapPort;
 
+/* The box's place in the fleet and how its agent reaches it (docs/mqtt.md). */
+export interface AgentSettings {
+  fleet: string; /* topic prefix vecgate/<fleet> */
+  device: string;
+  groups: string[]; /* layered in order; the device document overrides all */
+  broker: string | null; /* null: no broker configured (the CLI may embed one) */
+  stateDir: string; /* last applied document; relative paths are under the package root */
+  trustAnchors: string[]; /* Ed25519 public keys (PEM files) that may sign documents */
+  allowUnsigned: boolean;
+  maxDocumentBytes: number;
+  telemetry: string; /* node-cron expression, seconds field included */
+  sampleDocument: string | null; /* published by an embedded broker (npm start); relative to the package root */
+}
+
+export const AGENT_DEFAULTS: AgentSettings = {
+  fleet: 'default',
+  device: 'box',
+  groups: [],
+  broker: null,
+  stateDir: '/var/lib/vecgate',
+  trustAnchors: [],
+  allowUnsigned: false,
+  maxDocumentBytes: 1024 * 1024,
+  telemetry: '*/10 * * * * *',
+  sampleDocument: null,
+};
+
 export interface Board {
   name: string;
   description: string;
@@ -28,6 +55,7 @@ export interface Board {
   dataplane: { options: string; variant: string };
   ports: Port[];
   console: { tty: string | null; baud?: number };
+  agent: AgentSettings;
 }
 
 type Json = Record<string, unknown>;
@@ -92,6 +120,36 @@ function withPrefix<T>(field: string, fn: () => T): T {
   }
 }
 
+/* MQTT topic levels: no wildcards, separators or empty names. */
+function topicLevel(v: unknown, field: string): string {
+  const s = str(v, field)!;
+  if (/[+#/\u0000]/.test(s)) fail(field, 'must not contain +, #, / or NUL (it is one MQTT topic level)');
+  return s;
+}
+
+function agent(v: unknown): AgentSettings {
+  const a = object(v ?? {}, 'agent', Object.keys(AGENT_DEFAULTS));
+  const d = AGENT_DEFAULTS;
+  if (a.groups !== undefined && !Array.isArray(a.groups)) fail('agent.groups', 'must be an array of group names');
+  if (a.trustAnchors !== undefined && !Array.isArray(a.trustAnchors)) fail('agent.trustAnchors', 'must be an array of PEM file paths');
+  if (a.allowUnsigned !== undefined && typeof a.allowUnsigned !== 'boolean') fail('agent.allowUnsigned', 'must be true or false');
+  if (a.broker !== undefined && a.broker !== null && !/^(mqtts?|wss?|tcp|tls):\/\//.test(String(a.broker))) {
+    fail('agent.broker', 'must be null or a URL mqtt://, mqtts://, ws:// or wss://');
+  }
+  return {
+    fleet: a.fleet === undefined ? d.fleet : topicLevel(a.fleet, 'agent.fleet'),
+    device: a.device === undefined ? d.device : topicLevel(a.device, 'agent.device'),
+    groups: ((a.groups as unknown[] | undefined) ?? []).map((g, i) => topicLevel(g, `agent.groups[${i}]`)),
+    broker: (a.broker as string | null | undefined) ?? d.broker,
+    stateDir: str(a.stateDir, 'agent.stateDir', true) ?? d.stateDir,
+    trustAnchors: ((a.trustAnchors as unknown[] | undefined) ?? []).map((t, i) => str(t, `agent.trustAnchors[${i}]`)!),
+    allowUnsigned: (a.allowUnsigned as boolean | undefined) ?? d.allowUnsigned,
+    maxDocumentBytes: int(a.maxDocumentBytes, 'agent.maxDocumentBytes', 1) ?? d.maxDocumentBytes,
+    telemetry: str(a.telemetry, 'agent.telemetry', true) ?? d.telemetry,
+    sampleDocument: a.sampleDocument === null ? null : (str(a.sampleDocument, 'agent.sampleDocument', true) ?? d.sampleDocument),
+  };
+}
+
 /* vg_dp_create options: may be empty, unlike the other strings. */
 function options(v: unknown): string {
   if (v === undefined) return '';
@@ -100,7 +158,7 @@ function options(v: unknown): string {
 }
 
 export function validateBoard(v: unknown): Board {
-  const b = object(v, '', ['name', 'description', 'arch', 'dataplane', 'ports', 'console']);
+  const b = object(v, '', ['name', 'description', 'arch', 'dataplane', 'ports', 'console', 'agent']);
   const arch = b.arch ?? 'any';
   if (!BOARD_ARCHES.includes(arch as Board['arch'])) fail('arch', `must be one of ${BOARD_ARCHES.join(', ')}`);
   const dp = object(b.dataplane ?? {}, 'dataplane', ['options', 'variant']);
@@ -123,5 +181,6 @@ export function validateBoard(v: unknown): Board {
     },
     ports,
     console: { tty: (con.tty as string | null | undefined) ?? null, baud: int(con.baud, 'console.baud', 1) },
+    agent: agent(b.agent),
   };
 }

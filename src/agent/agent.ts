@@ -1,0 +1,381 @@
+/* The agent: desired configuration comes down (persisted document at boot,
+ * then group and device documents over MQTT) through the scheduler into the
+ * dataplane; observed state goes up (state, status, telemetry). One place
+ * decides what is desired: reconcile(). */
+import { EventEmitter } from 'node:events';
+
+import { Dataplane } from '../dataplane/dataplane';
+import { Logger } from '../log';
+import { ConfigError, FieldProblem } from '../models/check';
+import { Scheduler, SchedulerOptions, Transaction } from '../scheduler/scheduler';
+import { decodeDocument, encodeCbor } from '../transport/codec';
+import { TrustAnchor } from '../transport/cose';
+import { LinkMessage, MqttLink, Topics } from '../transport/mqtt';
+import { Layer, mergeLayers, parseLayer, sameSources, sha256 } from './layers';
+import { AppliedConfig, ConfigStore, SavedConfig } from './store';
+import { composeState, ConfirmReport, RejectionReport, StateReport } from './state-report';
+
+export interface AgentOptions {
+  fleet: string;
+  device: string;
+  groups: string[];
+  stateDir: string;
+  anchors: TrustAnchor[];
+  allowUnsigned: boolean;
+  maxDocumentBytes: number;
+  /* Opens the dataplane with the board's ports, started: at boot and after a restart. */
+  openDataplane: () => Dataplane;
+  unmanagedInterfaces?: string[];
+  scheduler?: SchedulerOptions;
+  agentVersion: string;
+  /* How long after a (re)connect retained documents may keep arriving before the layers are merged. */
+  settleMs?: number;
+  log: Logger;
+}
+
+export interface ConnectOptions {
+  url: string;
+  backoff?: { minMs?: number; maxMs?: number };
+  keepaliveSeconds?: number;
+}
+
+interface ConfirmWindow {
+  seconds: number;
+  appliedAt: number;
+  previous: AppliedConfig | null;
+  previousLayers: Map<string, Layer> | null; /* null after a reboot: only the merged document is known */
+  timer: NodeJS.Timeout;
+}
+
+export class Agent extends EventEmitter {
+  readonly topics: Topics;
+  readonly store: ConfigStore;
+  private dp: Dataplane;
+  readonly scheduler: Scheduler;
+  private link?: MqttLink;
+  private readonly layers = new Map<string, Layer>(); /* as received and accepted */
+  private appliedLayers = new Map<string, Layer>(); /* as in the applied document */
+  private applied: AppliedConfig | null = null;
+  private appliedAt?: Date;
+  private rejected?: RejectionReport;
+  private confirm?: ConfirmWindow;
+  private confirmReport?: ConfirmReport;
+  /* Layers (by sha256) that commit-confirm took back: not applied again when re-delivered. */
+  private readonly reverted = new Set<string>();
+  private syncing = false;
+  private settleTimer?: NodeJS.Timeout;
+  private stateSeq = 0;
+  private readonly order: string[];
+  private readonly log: Logger;
+
+  constructor(private readonly opts: AgentOptions) {
+    super();
+    this.log = opts.log;
+    this.topics = new Topics(opts.fleet, opts.device);
+    this.store = new ConfigStore(opts.stateDir);
+    this.order = [...opts.groups.map((g) => `group/${g}`), 'device'];
+    this.dp = opts.openDataplane();
+    this.scheduler = new Scheduler(this.dp, {
+      ...opts.scheduler,
+      unmanagedInterfaces: opts.unmanagedInterfaces ?? [],
+      onTransaction: (t) => this.onRetry(t),
+    });
+  }
+
+  get dataplane(): Dataplane {
+    return this.dp;
+  }
+
+  get mqtt(): MqttLink | undefined {
+    return this.link;
+  }
+
+  /* Before any broker: the dataplane is brought to the persisted document
+   * (a resync, so a dataplane that already holds things is diffed, not
+   * doubled). A commit-confirm window that was open at power loss is opened
+   * again: the broker must be reached within it after this boot. */
+  boot(): Transaction | undefined {
+    let saved: SavedConfig | undefined;
+    try {
+      saved = this.store.load();
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'persisted configuration unreadable; starting empty');
+    }
+    if (!saved) {
+      this.scheduler.resync(this.dp, 'boot');
+      return undefined;
+    }
+    let txn: Transaction;
+    try {
+      txn = this.scheduler.apply(saved.document, 'boot');
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'persisted configuration refused; starting empty');
+      return undefined;
+    }
+    this.applied = { document: saved.document, sources: saved.sources };
+    this.appliedAt = new Date(saved.savedAt);
+    if (saved.confirm) {
+      this.openConfirm(saved.confirm.seconds, saved.confirm.previous, null, saved.sources);
+    }
+    this.log.info({ version: saved.document.version, items: Object.keys(saved.document.items).length, ms: txn.durationMs }, 'booted from the persisted configuration');
+    return txn;
+  }
+
+  connect(c: ConnectOptions): void {
+    const t = this.topics;
+    this.link = new MqttLink({
+      url: c.url,
+      clientId: `vecgate-${this.opts.fleet}-${this.opts.device}`,
+      will: { topic: t.status, payload: encodeCbor({ state: 'offline', reason: 'connection lost', device: this.opts.device }) },
+      subscriptions: [...this.opts.groups.map((g) => t.groupConfig(g)), t.deviceConfig],
+      backoff: c.backoff,
+      keepaliveSeconds: c.keepaliveSeconds,
+      log: this.log.child({ component: 'mqtt' }),
+    });
+    this.link.on('up', (version: number) => this.onUp(version));
+    this.link.on('down', (why: string) => this.log.warn({ why }, 'broker connection lost'));
+    this.link.on('message', (m: LinkMessage) => this.onMessage(m));
+    this.link.start();
+  }
+
+  /* After the dataplane died or was replaced: a fresh one with the board's
+   * ports, then a resync brings every desired item back. */
+  restartDataplane(): Transaction {
+    const old = this.dp;
+    try {
+      old.close();
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'closing the old dataplane failed');
+    }
+    this.dp = this.opts.openDataplane();
+    const txn = this.scheduler.resync(this.dp, 'dataplane-restart');
+    this.log.info({ operations: txn.items.length, ms: txn.durationMs }, 'dataplane restarted and resynced');
+    void this.publishState();
+    return txn;
+  }
+
+  /* What `state` reports now. */
+  report(): StateReport {
+    return composeState({
+      seq: this.stateSeq,
+      device: this.opts.device,
+      applied: this.applied,
+      appliedAt: this.appliedAt,
+      scheduler: this.scheduler,
+      rejected: this.rejected,
+      confirm: this.confirm
+        ? { state: 'waiting', seconds: this.confirm.seconds, deadline: new Date(this.confirm.appliedAt + this.confirm.seconds * 1000).toISOString() }
+        : this.confirmReport,
+      image: { agent: this.opts.agentVersion, variant: this.dp.variantInfo.variant },
+    });
+  }
+
+  /* Publishes the state (retained); resolves true when the broker took it.
+   * That acknowledgement is also what confirms a commit-confirm change. */
+  async publishState(): Promise<boolean> {
+    if (!this.link?.connected) return false;
+    this.stateSeq++;
+    const state = this.report();
+    const confirming = this.confirm;
+    try {
+      await this.link.publish(this.topics.state, encodeCbor(state), true);
+    } catch (e) {
+      this.log.debug({ err: (e as Error).message }, 'state not published');
+      return false;
+    }
+    if (confirming && this.confirm === confirming) this.confirmed();
+    this.emit('state', state);
+    return true;
+  }
+
+  async publish(topic: string, value: unknown, retain = false): Promise<boolean> {
+    if (!this.link?.connected) return false;
+    try {
+      await this.link.publish(topic, encodeCbor(value), retain);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.settleTimer);
+    if (this.confirm) clearTimeout(this.confirm.timer);
+    this.scheduler.close();
+    await this.link?.close({ topic: this.topics.status, payload: encodeCbor({ state: 'offline', reason: 'stopped', device: this.opts.device }) });
+  }
+
+  /* The dataplane is closed by whoever opened the process; the agent only drops it. */
+  closeDataplane(): void {
+    this.dp.close();
+  }
+
+  private onUp(version: number): void {
+    this.log.info({ url: this.link!.lastError ?? undefined, protocol: version === 5 ? 'MQTT 5' : 'MQTT 3.1.1' }, 'connected to the broker');
+    void this.publish(this.topics.status, { state: 'online', device: this.opts.device, since: new Date().toISOString(), protocol: version === 5 ? '5' : '3.1.1', agent: this.opts.agentVersion, variant: this.dp.variantInfo.variant }, true);
+    /* Retained documents follow the subscription; merge once they are in. */
+    this.syncing = true;
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      this.syncing = false;
+      this.reconcile('mqtt');
+    }, this.opts.settleMs ?? 200);
+  }
+
+  private sourceOf(topic: string): string | undefined {
+    if (topic === this.topics.deviceConfig) return 'device';
+    const g = this.opts.groups.find((name) => topic === this.topics.groupConfig(name));
+    return g === undefined ? undefined : `group/${g}`;
+  }
+
+  private onMessage(m: LinkMessage): void {
+    const source = this.sourceOf(m.topic);
+    if (!source) return;
+    if (m.payload.length === 0) {
+      /* The retained document was cleared: that layer is gone. */
+      if (!this.layers.delete(source)) return;
+      this.log.info({ source }, 'layer cleared');
+    } else {
+      const digest = sha256(m.payload);
+      if (this.layers.get(source)?.sha256 === digest) return;
+      if (this.reverted.has(digest)) {
+        this.log.info({ source }, 'document was reverted by commit-confirm; not applied again');
+        return;
+      }
+      try {
+        const d = decodeDocument(m.payload, { maxBytes: this.opts.maxDocumentBytes, anchors: this.opts.anchors, allowUnsigned: this.opts.allowUnsigned });
+        this.layers.set(source, parseLayer(source, d.document, m.payload, this.scheduler.registry, d.anchor));
+      } catch (e) {
+        this.reject(source, e, digest);
+        return;
+      }
+    }
+    if (!this.syncing) this.reconcile('mqtt');
+  }
+
+  private reject(source: string, e: unknown, digest: string, version?: number): void {
+    const problems: FieldProblem[] = e instanceof ConfigError ? e.problems : [{ path: 'document', reason: (e as Error).message }];
+    this.rejected = { source, ...(version !== undefined ? { version } : {}), sha256: digest, problems, at: new Date().toISOString() };
+    this.log.warn({ source, problems }, `document from ${source} refused; the running configuration is unchanged`);
+    void this.publishState();
+  }
+
+  /* Merges the layers and moves the dataplane to them, unless that is what
+   * is applied already. Always ends by reporting state. */
+  private reconcile(trigger: string): void {
+    const { document, sources } = mergeLayers(this.order, this.layers);
+    if (!sources.length) {
+      /* No document on the broker at all: keep what the box has. */
+      void this.publishState();
+      return;
+    }
+    if (this.applied && sameSources(sources, this.applied.sources)) {
+      this.appliedLayers = new Map(this.layers); /* after a boot, the layers behind the saved document */
+      void this.publishState();
+      return;
+    }
+    const changed = sources.filter((s) => !this.applied?.sources.some((a) => a.source === s.source && a.sha256 === s.sha256));
+    const confirmSeconds = Math.max(0, ...changed.map((s) => this.layers.get(s.source)?.commitConfirmSeconds ?? 0));
+    const previous = this.applied;
+    const previousLayers = this.appliedLayers;
+    let txn: Transaction;
+    try {
+      txn = this.scheduler.apply(document, trigger);
+    } catch (e) {
+      /* Each layer was fine alone but the merge is not: back to the applied layers. */
+      const last = changed[changed.length - 1]!;
+      const version = this.layers.get(last.source)?.version;
+      this.setLayers(previousLayers);
+      this.reject(last.source, e, last.sha256, version);
+      return;
+    }
+    this.appliedLayers = new Map(this.layers);
+    if (this.rejected && changed.some((s) => s.source === this.rejected!.source)) this.rejected = undefined;
+    this.applied = { document, sources };
+    this.appliedAt = new Date();
+    if (this.confirm) this.closeConfirm();
+    if (confirmSeconds > 0) {
+      this.confirmReport = undefined;
+      this.openConfirm(confirmSeconds, previous, previousLayers, changed);
+    }
+    this.persist();
+    this.log.info({ version: document.version, sources, trigger, txn: txn.seq, ms: txn.durationMs, ...countResults(txn) }, 'configuration applied');
+    this.emit('applied', txn);
+    void this.publishState();
+  }
+
+  private setLayers(layers: ReadonlyMap<string, Layer>): void {
+    this.layers.clear();
+    for (const [k, v] of layers) this.layers.set(k, v);
+  }
+
+  private persist(): void {
+    if (!this.applied) return;
+    const c = this.confirm;
+    try {
+      this.store.save({
+        ...this.applied,
+        savedAt: (this.appliedAt ?? new Date()).toISOString(),
+        ...(c ? { confirm: { seconds: c.seconds, appliedAt: new Date(c.appliedAt).toISOString(), previous: c.previous } } : {}),
+      });
+    } catch (e) {
+      this.log.error({ err: (e as Error).message, file: this.store.file }, 'could not persist the applied configuration');
+    }
+  }
+
+  private openConfirm(seconds: number, previous: AppliedConfig | null, previousLayers: Map<string, Layer> | null, changed: { sha256: string }[]): void {
+    const timer = setTimeout(() => this.revert(changed.map((s) => s.sha256)), seconds * 1000);
+    this.confirm = { seconds, appliedAt: Date.now(), previous, previousLayers, timer };
+    this.log.info({ seconds }, 'commit-confirm: waiting to reach the broker');
+  }
+
+  private closeConfirm(): void {
+    clearTimeout(this.confirm?.timer);
+    this.confirm = undefined;
+  }
+
+  private confirmed(): void {
+    const c = this.confirm!;
+    this.closeConfirm();
+    this.confirmReport = { state: 'confirmed', seconds: c.seconds, at: new Date().toISOString() };
+    this.persist();
+    this.log.info('commit-confirm: broker reached, change confirmed');
+    void this.publishState();
+  }
+
+  private revert(digests: string[]): void {
+    const c = this.confirm;
+    if (!c) return;
+    this.closeConfirm();
+    const why = `broker unreachable for ${c.seconds} s after applying version ${this.applied?.document.version ?? 0}`;
+    for (const d of digests) this.reverted.add(d);
+    const target = c.previous ?? { document: { version: 0, items: {} }, sources: [] };
+    let txn: Transaction;
+    try {
+      txn = this.scheduler.apply(target.document, 'commit-confirm');
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'commit-confirm: the previous configuration could not be applied');
+      return;
+    }
+    this.setLayers(c.previousLayers ?? new Map());
+    this.appliedLayers = new Map(this.layers);
+    this.applied = target;
+    this.appliedAt = new Date();
+    this.confirmReport = { state: 'reverted', seconds: c.seconds, at: this.appliedAt.toISOString(), reason: why, revertedTo: target.document.version };
+    this.persist();
+    this.log.warn({ reason: why, version: target.document.version, txn: txn.seq }, 'commit-confirm: reverted to the previous configuration');
+    this.emit('reverted', why);
+    void this.publishState();
+  }
+
+  /* Transactions the scheduler starts itself (retries) are reported too. */
+  private onRetry(t: Transaction): void {
+    if (t.trigger === 'retry') void this.publishState();
+  }
+}
+
+function countResults(t: Transaction): Record<string, number> {
+  const n: Record<string, number> = {};
+  for (const i of t.items) n[i.result] = (n[i.result] ?? 0) + 1;
+  return n;
+}

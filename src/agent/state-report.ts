@@ -1,0 +1,67 @@
+/* The retained `state` message: what is applied, every item's state, what
+ * was refused and why, and the commit-confirm window (docs/mqtt.md). */
+import { FieldProblem } from '../models/check';
+import { ItemState, Scheduler } from '../scheduler/scheduler';
+import { AppliedConfig, SourceSummary } from './store';
+
+export interface RejectionReport {
+  source: string;
+  version?: number;
+  sha256: string;
+  problems: FieldProblem[];
+  at: string;
+}
+
+export interface ConfirmReport {
+  state: 'waiting' | 'confirmed' | 'reverted';
+  seconds: number;
+  deadline?: string;
+  at?: string;
+  reason?: string;
+  revertedTo?: number;
+}
+
+export interface StateReport {
+  seq: number;
+  device: string;
+  time: string;
+  version: number; /* the applied merged document's (the device layer's) */
+  sources: SourceSummary[];
+  appliedAt: string | null;
+  transaction: number; /* the scheduler's last transaction */
+  counts: Record<string, number>;
+  items: Record<string, ItemState>;
+  rejected?: RejectionReport;
+  commitConfirm?: ConfirmReport;
+  image: { agent: string; variant: string };
+}
+
+export function composeState(s: {
+  seq: number;
+  device: string;
+  applied: AppliedConfig | null;
+  appliedAt?: Date;
+  scheduler: Scheduler;
+  rejected?: RejectionReport;
+  confirm?: ConfirmReport;
+  image: { agent: string; variant: string };
+}): StateReport {
+  const st = s.scheduler.state();
+  const counts: Record<string, number> = {};
+  for (const v of Object.values(st.items)) counts[v.state] = (counts[v.state] ?? 0) + 1;
+  const history = s.scheduler.history();
+  return {
+    seq: s.seq,
+    device: s.device,
+    time: new Date().toISOString(),
+    version: s.applied?.document.version ?? 0,
+    sources: s.applied?.sources ?? [],
+    appliedAt: s.appliedAt?.toISOString() ?? null,
+    transaction: history.length ? history[history.length - 1]!.seq : 0,
+    counts,
+    items: st.items,
+    ...(s.rejected ? { rejected: s.rejected } : {}),
+    ...(s.confirm ? { commitConfirm: s.confirm } : {}),
+    image: s.image,
+  };
+}

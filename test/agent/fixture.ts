@@ -1,0 +1,128 @@
+/* What the agent tests share: an agent on a real dataplane, an operator
+ * client on the same real broker, and the dataplane's tables read back. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import mqtt, { MqttClient } from 'mqtt';
+
+import { Agent, AgentOptions } from '../../src/agent/agent';
+import { StateReport } from '../../src/agent/state-report';
+import { Dataplane } from '../../src/dataplane/dataplane';
+import { createLogger } from '../../src/log';
+import { decodeCbor, encodeCbor } from '../../src/transport/codec';
+import { Topics } from '../../src/transport/mqtt';
+
+let devices = 0;
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-agent-'));
+}
+
+/* A board-like dataplane: one generator port the agent must never touch. */
+export function openDataplane(): Dataplane {
+  const dp = Dataplane.open({ options: 'buffers=2048' });
+  const s = dp.pgStreamAdd('name=board count=1 enable=0 if=pg0');
+  dp.pgStreamDelete(s);
+  return dp;
+}
+
+export function makeAgent(over: Partial<AgentOptions> & { stateDir?: string } = {}): Agent {
+  return new Agent({
+    fleet: 'test',
+    device: over.device ?? `dev${process.pid}-${++devices}`,
+    groups: [],
+    stateDir: over.stateDir ?? tempDir(),
+    anchors: [],
+    allowUnsigned: true,
+    maxDocumentBytes: 1024 * 1024,
+    openDataplane,
+    unmanagedInterfaces: ['pg0'],
+    agentVersion: 'test',
+    settleMs: 100,
+    log: createLogger({ level: (process.env.VECGATE_TEST_LOG as 'info') ?? 'silent', pretty: false }),
+    ...over,
+  });
+}
+
+/* The operator's side: publishes documents, watches state. */
+export class Operator {
+  private constructor(
+    readonly client: MqttClient,
+    readonly topics: Topics,
+  ) {}
+
+  static async connect(url: string, device: string): Promise<Operator> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 200, clientId: `op-${device}-${Math.random().toString(36).slice(2)}` });
+    const op = new Operator(client, new Topics('test', device));
+    await client.subscribeAsync([op.topics.state, op.topics.status], { qos: 1 });
+    return op;
+  }
+
+  async push(doc: unknown, topic = this.topics.deviceConfig): Promise<void> {
+    await this.pushBytes(encodeCbor(doc), topic);
+  }
+
+  async pushBytes(bytes: Buffer, topic = this.topics.deviceConfig): Promise<void> {
+    await this.client.publishAsync(topic, bytes, { qos: 1, retain: true });
+  }
+
+  /* The next message on `topic` that satisfies `ok` (retained ones count). */
+  next<T>(topic: string, ok: (v: T) => boolean, ms = 8000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('message', on);
+        reject(new Error(`no matching message on ${topic} within ${ms} ms`));
+      }, ms);
+      const on = (t: string, payload: Buffer) => {
+        if (t !== topic || payload.length === 0) return;
+        const v = decodeCbor(payload) as T;
+        if (!ok(v)) return;
+        clearTimeout(timer);
+        this.client.off('message', on);
+        resolve(v);
+      };
+      this.client.on('message', on);
+    });
+  }
+
+  state(ok: (s: StateReport) => boolean, ms?: number): Promise<StateReport> {
+    return this.next<StateReport>(this.topics.state, ok, ms);
+  }
+
+  async close(): Promise<void> {
+    /* Clear what this test left retained, so the broker stays small. */
+    for (const t of [this.topics.deviceConfig, this.topics.state, this.topics.status]) {
+      await this.client.publishAsync(t, Buffer.alloc(0), { qos: 1, retain: true }).catch(() => undefined);
+    }
+    await this.client.endAsync();
+  }
+}
+
+/* The dataplane's configured tables as plain data: what a test compares.
+ * The board's port and what the dataplane derives itself (connected and
+ * local routes, learned neighbors) are left out. */
+export function readBack(dp: Dataplane) {
+  const itfs = dp.interfaces();
+  const name = (sw: number) => itfs.find((i) => i.swIfIndex === sw)?.name ?? `#${sw}`;
+  return {
+    interfaces: itfs
+      .filter((i) => i.name !== 'pg0')
+      .map((i) => ({ name: i.name, type: i.type, mtu: i.mtu, mac: i.mac, adminUp: i.adminUp, vrf: i.vrf, bd: i.bridgeDomain, bvi: i.isBvi }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    addresses: dp
+      .ip4Addresses()
+      .map((a) => `${name(a.swIfIndex)} ${a.address}`)
+      .sort(),
+    routes: dp
+      .ip4Routes()
+      .filter((r) => r.source === 'configured')
+      .map((r) => `${r.prefix} ${r.action ?? r.nextHops.map((h) => `${h.via ?? "-"}@${h.swIfIndex === undefined ? "-" : name(h.swIfIndex)}*${h.weight}`).join(',')}`)
+      .sort(),
+    neighbors: dp
+      .ip4NeighborTable()
+      .filter((n) => n.isStatic)
+      .map((n) => `${name(n.swIfIndex)} ${n.address} ${n.mac}`)
+      .sort(),
+    bridgeDomains: dp.bridgeDomains(null),
+  };
+}
