@@ -2,7 +2,7 @@
  * for a person at a terminal. Components log through child loggers so every
  * line says which part of the agent wrote it. */
 import pino, { Logger, LevelWithSilent } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger, LevelWithSilent };
 
@@ -19,6 +19,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
   if (!pretty) return pino({ level, base: { pid: process.pid } });
   // pino-pretty in this thread (not a transport worker) so lines appear in
   // order with our exit and nothing is lost when the process ends.
+  /* Loaded only for a terminal: a box logging JSON never pays for it. */
+  const pinoPretty = require('pino-pretty') as typeof PinoPretty;
   const stream = pinoPretty({
     colorize: true,
     translateTime: 'HH:MM:ss.l',

@@ -10,9 +10,10 @@ import { ConfigError, FieldProblem } from '../models/check';
 import { Scheduler, SchedulerOptions, Transaction } from '../scheduler/scheduler';
 import { decodeDocument, encodeCbor } from '../transport/codec';
 import { TrustAnchor } from '../transport/cose';
-import { LinkMessage, MqttLink, Topics } from '../transport/mqtt';
+import type { LinkMessage, MqttLink } from '../transport/mqtt';
+import { Topics } from '../transport/topics';
 import { Layer, mergeLayers, parseLayer, sameSources, sha256 } from './layers';
-import { AppliedConfig, ConfigStore, SavedConfig } from './store';
+import { AppliedConfig, ConfigStore, rawDocument, SavedConfig, trustedDocument } from './store';
 import { composeState, ConfirmReport, RejectionReport, StateReport } from './state-report';
 
 export interface AgentOptions {
@@ -23,7 +24,8 @@ export interface AgentOptions {
   anchors: TrustAnchor[];
   allowUnsigned: boolean;
   maxDocumentBytes: number;
-  /* Opens the dataplane with the board's ports, started: at boot and after a restart. */
+  /* Opens the dataplane with the board's ports, not yet started: at boot
+   * and after a restart. The agent configures it, then starts it. */
   openDataplane: () => Dataplane;
   unmanagedInterfaces?: string[];
   scheduler?: SchedulerOptions;
@@ -72,7 +74,7 @@ export class Agent extends EventEmitter {
     super();
     this.log = opts.log;
     this.topics = new Topics(opts.fleet, opts.device);
-    this.store = new ConfigStore(opts.stateDir);
+    this.store = new ConfigStore(opts.stateDir, opts.agentVersion);
     this.order = [...opts.groups.map((g) => `group/${g}`), 'device'];
     this.dp = opts.openDataplane();
     this.scheduler = new Scheduler(this.dp, {
@@ -92,12 +94,25 @@ export class Agent extends EventEmitter {
 
   /* Before any broker: the dataplane is brought to the persisted document
    * (a resync, so a dataplane that already holds things is diffed, not
-   * doubled). A commit-confirm window that was open at power loss is opened
-   * again: the broker must be reached within it after this boot. */
+   * doubled), then started, so it forwards with its whole configuration
+   * and no table call waits on a barrier. A commit-confirm window that was
+   * open at power loss is opened again: the broker must be reached within
+   * it after this boot. */
   boot(): Transaction | undefined {
-    let saved: SavedConfig | undefined;
     try {
-      saved = this.store.load();
+      return this.configureFromDisk();
+    } finally {
+      if (!this.dp.isRunning()) this.dp.start();
+    }
+  }
+
+  private configureFromDisk(): Transaction | undefined {
+    let saved: SavedConfig | undefined;
+    let trusted = false;
+    try {
+      const loaded = this.store.load();
+      saved = loaded?.saved;
+      trusted = loaded?.trusted ?? false;
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'persisted configuration unreadable; starting empty');
     }
@@ -107,7 +122,8 @@ export class Agent extends EventEmitter {
     }
     let txn: Transaction;
     try {
-      txn = this.scheduler.apply(saved.document, 'boot');
+      /* A diff against what the dataplane holds: it may outlive the agent. */
+      txn = this.scheduler.resync(this.dp, 'boot', trusted ? trustedDocument(saved.document) : saved.document);
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'persisted configuration refused; starting empty');
       return undefined;
@@ -117,12 +133,14 @@ export class Agent extends EventEmitter {
     if (saved.confirm) {
       this.openConfirm(saved.confirm.seconds, saved.confirm.previous, null, saved.sources);
     }
-    this.log.info({ version: saved.document.version, items: Object.keys(saved.document.items).length, ms: txn.durationMs }, 'booted from the persisted configuration');
+    this.log.info({ version: saved.document.version, items: Object.keys(saved.document.items).length, trusted, ms: txn.durationMs }, 'booted from the persisted configuration');
     return txn;
   }
 
   connect(c: ConnectOptions): void {
     const t = this.topics;
+    /* mqtt.js is loaded once the box forwards: it costs ~0.1 s of a cold start. */
+    const { MqttLink } = require('../transport/mqtt') as typeof import('../transport/mqtt');
     this.link = new MqttLink({
       url: c.url,
       clientId: `vecgate-${this.opts.fleet}-${this.opts.device}`,
@@ -149,6 +167,7 @@ export class Agent extends EventEmitter {
     }
     this.dp = this.opts.openDataplane();
     const txn = this.scheduler.resync(this.dp, 'dataplane-restart');
+    this.dp.start();
     this.log.info({ operations: txn.items.length, ms: txn.durationMs }, 'dataplane restarted and resynced');
     void this.publishState();
     return txn;
@@ -211,7 +230,7 @@ export class Agent extends EventEmitter {
   }
 
   private onUp(version: number): void {
-    this.log.info({ url: this.link!.lastError ?? undefined, protocol: version === 5 ? 'MQTT 5' : 'MQTT 3.1.1' }, 'connected to the broker');
+    this.log.info({ url: this.link!.url, protocol: version === 5 ? 'MQTT 5' : 'MQTT 3.1.1' }, 'connected to the broker');
     void this.publish(this.topics.status, { state: 'online', device: this.opts.device, since: new Date().toISOString(), protocol: version === 5 ? '5' : '3.1.1', agent: this.opts.agentVersion, variant: this.dp.variantInfo.variant }, true);
     /* Retained documents follow the subscription; merge once they are in. */
     this.syncing = true;
@@ -263,7 +282,7 @@ export class Agent extends EventEmitter {
   /* Merges the layers and moves the dataplane to them, unless that is what
    * is applied already. Always ends by reporting state. */
   private reconcile(trigger: string): void {
-    const { document, sources } = mergeLayers(this.order, this.layers);
+    const { valid, sources } = mergeLayers(this.order, this.layers);
     if (!sources.length) {
       /* No document on the broker at all: keep what the box has. */
       void this.publishState();
@@ -280,7 +299,7 @@ export class Agent extends EventEmitter {
     const previousLayers = this.appliedLayers;
     let txn: Transaction;
     try {
-      txn = this.scheduler.apply(document, trigger);
+      txn = this.scheduler.apply(valid, trigger);
     } catch (e) {
       /* Each layer was fine alone but the merge is not: back to the applied layers. */
       const last = changed[changed.length - 1]!;
@@ -291,6 +310,7 @@ export class Agent extends EventEmitter {
     }
     this.appliedLayers = new Map(this.layers);
     if (this.rejected && changed.some((s) => s.source === this.rejected!.source)) this.rejected = undefined;
+    const document = rawDocument(valid);
     this.applied = { document, sources };
     this.appliedAt = new Date();
     if (this.confirm) this.closeConfirm();

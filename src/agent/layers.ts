@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 
 import { ConfigError, FieldError, FieldProblem, int, object } from '../models/check';
-import { ConfigDocument, validateDocument } from '../models/document';
+import { ValidDocument, validateDocument } from '../models/document';
 import { Registry } from '../scheduler/registry';
 import { SourceSummary } from './store';
 
@@ -13,7 +13,8 @@ export interface Layer {
   source: string; /* 'group/<name>' or 'device' */
   version: number;
   sha256: string;
-  items: Record<string, unknown>; /* null: remove from the layers below */
+  items: Record<string, unknown>; /* as received; null: remove from the layers below */
+  valid: ValidDocument['items']; /* the non-null items, validated */
   commitConfirmSeconds?: number;
   signedBy?: string;
 }
@@ -45,32 +46,34 @@ export function parseLayer(source: string, doc: unknown, bytes: Uint8Array, regi
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
     for (const [k, v] of Object.entries(raw)) if (v !== null) present[k] = v;
   }
-  validateDocument({ version: o.version, items: typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? present : raw }, registry);
+  const valid = validateDocument({ version: o.version, items: typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? present : raw }, registry);
   return {
     source,
     version: o.version as number,
     sha256: sha256(bytes),
     items: raw as Record<string, unknown>,
+    valid: valid.items,
     ...(commitConfirmSeconds !== undefined ? { commitConfirmSeconds } : {}),
     ...(signedBy !== undefined ? { signedBy } : {}),
   };
 }
 
-/* The merged document: version is the device layer's (0 without one); each
- * layer's own version is in the sources. */
-export function mergeLayers(order: readonly string[], layers: ReadonlyMap<string, Layer>): { document: ConfigDocument; sources: SourceSummary[] } {
-  const items: Record<string, unknown> = {};
+/* The merged document, of items validated when their layer arrived:
+ * version is the device layer's (0 without one); each layer's own version
+ * is in the sources. */
+export function mergeLayers(order: readonly string[], layers: ReadonlyMap<string, Layer>): { valid: ValidDocument; sources: SourceSummary[] } {
+  const validItems: ValidDocument['items'] = new Map();
   const sources: SourceSummary[] = [];
   for (const source of order) {
     const layer = layers.get(source);
     if (!layer) continue;
     sources.push({ source, version: layer.version, sha256: layer.sha256 });
     for (const [key, value] of Object.entries(layer.items)) {
-      if (value === null) delete items[key];
-      else items[key] = value;
+      if (value === null) validItems.delete(key);
+      else validItems.set(key, layer.valid.get(key)!);
     }
   }
-  return { document: { version: layers.get('device')?.version ?? 0, items }, sources };
+  return { valid: { version: layers.get('device')?.version ?? 0, items: validItems }, sources };
 }
 
 export function sameSources(a: readonly SourceSummary[], b: readonly SourceSummary[]): boolean {

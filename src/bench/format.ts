@@ -1,5 +1,5 @@
 /* A benchmark result as text, laid out like VPP's `show runtime`. */
-import { BenchResult } from './scenario';
+import { AgentResult, BenchResult } from './scenario';
 
 /* `align`: one letter per column, l or r. */
 function table(head: string[], rows: string[][], align: string): string {
@@ -11,7 +11,13 @@ function table(head: string[], rows: string[][], align: string): string {
 
 const sci = (n: number) => (n >= 1e4 ? n.toExponential(2) : n.toFixed(2));
 
-export function formatBench(r: BenchResult): string {
+export function formatBench(result: BenchResult | AgentResult): string {
+  if (!Array.isArray(result.nodes)) {
+    /* Not a packet scenario: one figure a line. */
+    const fig = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v));
+    return table(['Figure', 'Value'], Object.entries(result).filter(([k]) => k !== 'scenario').map(([k, v]) => [k, fig(v)]), 'lr').replace(/^/, `${result.scenario}\n`);
+  }
+  const r = result as BenchResult;
   const out = [
     `${r.scenario}: ${r.packets} packets in ${r.seconds.toFixed(3)} s = ${r.mpps.toFixed(2)} Mpps ` +
       `(variant ${r.variant}; generator clock ${r.generatorSeconds.toFixed(3)} s)`,

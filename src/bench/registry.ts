@@ -1,9 +1,10 @@
 /* Scenario name -> function. A new scenario is one file plus one line here. */
 import { afpacketForward } from './afpacket-forward';
+import { agentRoutes } from './agent-routes';
 import { ip4Forward } from './ip4-forward';
 import { l2Bridge } from './l2-bridge';
 import { pgEthernet } from './pg-ethernet';
-import { Scenario } from './scenario';
+import { AgentScenario, Scenario } from './scenario';
 
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'pg-ethernet': pgEthernet,
@@ -12,6 +13,10 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'afpacket-forward': afpacketForward,
 };
 
+export const AGENT_SCENARIOS: Readonly<Record<string, AgentScenario>> = {
+  'agent-routes': agentRoutes,
+};
+
 export function scenarioNames(): string[] {
-  return Object.keys(SCENARIOS);
+  return [...Object.keys(SCENARIOS), ...Object.keys(AGENT_SCENARIOS)];
 }

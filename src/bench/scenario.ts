@@ -33,3 +33,11 @@ export interface BenchResult {
 }
 
 export type Scenario = (opts: BenchOptions) => BenchResult | Promise<BenchResult>;
+
+/* The agent's scenarios (processes, a broker) report their own named figures. */
+export interface AgentResult {
+  scenario: string;
+  [figure: string]: unknown;
+}
+
+export type AgentScenario = (opts: BenchOptions) => Promise<AgentResult>;

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 import { formatBench } from '../bench/format';
-import { SCENARIOS, scenarioNames } from '../bench/registry';
+import { AGENT_SCENARIOS, SCENARIOS, scenarioNames } from '../bench/registry';
 import { UsageError } from '../errors';
 
 const DEFAULT_PACKETS = 50_000_000;
@@ -31,7 +31,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const valid = scenarioNames().join(', ');
   if (positionals.length !== 1) throw new UsageError(`bench takes one scenario: ${valid}`);
   const name = positionals[0]!;
-  const scenario = SCENARIOS[name];
+  const scenario = SCENARIOS[name] ?? AGENT_SCENARIOS[name];
   if (!scenario) throw new UsageError(`unknown scenario ${name} (valid: ${valid})`);
   const packets = values.packets ? count(values.packets, '--packets', 1) : DEFAULT_PACKETS;
   const warmupPackets = values.warmup ? count(values.warmup, '--warmup', 0) : undefined;

@@ -2,22 +2,25 @@
 /* vecgate: the command line. One subcommand per file; this file only
  * dispatches and turns errors into one line on stderr and an exit code. */
 import { UsageError } from '../errors';
-import { benchCommand } from './bench';
-import { runCommand } from './run';
-import { versionCommand } from './version';
 
 type Command = (args: string[]) => number | Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Command>> = {
-  version: versionCommand,
-  bench: benchCommand,
-  run: runCommand,
+/* Loaded on use: `run` must not pay for what `bench` or `config` load. */
+const COMMANDS: Readonly<Record<string, () => Command>> = {
+  version: () => (require('./version') as typeof import('./version')).versionCommand,
+  bench: () => (require('./bench') as typeof import('./bench')).benchCommand,
+  run: () => (require('./run') as typeof import('./run')).runCommand,
+  config: () => (require('./config') as typeof import('./config')).configCommand,
 };
 
 const USAGE = `usage: vecgate <command> [options]
   version [--json]                                   agent, node and dataplane variant
   bench <scenario> [--json] [--variant V] [--packets N]
-  run --board NAME|PATH [--log-level L] [--variant V]`;
+  run --board NAME|PATH [--broker URL|none] [--device ID] [--fleet F] [--group G]...
+      [--state-dir DIR] [--embedded-port N] [--no-telemetry] [--log-level L] [--variant V]
+  config push FILE (--device ID | --group G) [--fleet F] [--broker URL] [--sign KEY.pem] [--timeout S] [--json]
+  config sign FILE --key KEY.pem --out FILE.cbor [--kid ID]
+  config keygen --out DIR [--name NAME]`;
 
 /* node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for misuse. */
 function isUsageError(e: unknown): boolean {
@@ -33,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   try {
     if (!command) throw new UsageError(`unknown command ${name} (valid: ${Object.keys(COMMANDS).join(', ')})`);
-    return await command(args);
+    return await command()(args);
   } catch (e) {
     const usage = isUsageError(e);
     process.stderr.write(`vecgate: ${(e as Error)?.message ?? String(e)}\n`);

@@ -1,6 +1,7 @@
 /* The typed face of the dataplane: one object per vg_dp_t, one method per
  * C API call, plus the counter tables read through the stats segment. */
 import { VecgateError } from '../errors';
+import { ip4Text, parseIp4 } from '../net/ip4';
 import { Binding, DpHandle, PgStatus } from './binding';
 import { ErrorCount, InterfaceCounters, NodeRuntime, readErrors, readInterfaces, readRuntime } from './counters';
 import { formatPgSpec, PgStreamSpec } from './pg-spec';
@@ -67,31 +68,28 @@ export interface BridgeDomainInfo {
   ports: { swIfIndex: number; shg: number; bvi: boolean }[];
 }
 
-export function ip4Text(n: number): string {
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
-}
+export { ip4Text };
 
 function macText(bytes: ArrayLike<number>): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 export function ip4ToNumber(text: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  const parts = m ? m.slice(1).map(Number) : [];
-  if (parts.length !== 4 || parts.some((p) => p > 255)) {
-    throw new VecgateError('BAD_IP4', `${text} is not an IPv4 address`);
-  }
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const n = parseIp4(text);
+  if (n === undefined) throw new VecgateError('BAD_IP4', `${text} is not an IPv4 address`);
+  return n;
 }
 
 /* "a.b.c.d/len" (or a bare address: /32). */
 export function parsePrefix(text: string): { addr: number; len: number } {
-  const [address, lenText] = text.split('/');
-  const len = lenText === undefined ? 32 : Number(lenText);
-  if (!Number.isInteger(len) || len < 0 || len > 32 || (lenText !== undefined && !/^\d+$/.test(lenText))) {
+  const slash = text.indexOf('/');
+  if (slash < 0) return { addr: ip4ToNumber(text), len: 32 };
+  const lenText = text.slice(slash + 1);
+  const len = Number(lenText);
+  if (lenText.length === 0 || lenText.length > 2 || !Number.isInteger(len) || len < 0 || len > 32 || lenText.includes('.')) {
     throw new VecgateError('BAD_PREFIX', `${text}: prefix length must be 0..32`);
   }
-  return { addr: ip4ToNumber(address!), len };
+  return { addr: ip4ToNumber(text.slice(0, slash)), len };
 }
 
 function macBytes(mac: string): Buffer {

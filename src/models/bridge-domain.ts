@@ -1,7 +1,7 @@
 /* bridge-domains/<id>: an L2 domain. Each port becomes a derived item
  * (bridge-domains/<id>/port/<interface>) that needs both the domain and the
  * interface, so ports go in after both and come out before either. */
-import { array, bool, fail, ifName, int, object } from './check';
+import { array, bool, fail, ifName, int, object, sameAsKey } from './check';
 
 export interface BridgePort {
   interface: string;
@@ -19,7 +19,8 @@ export interface BridgeDomainConfig {
   ports: BridgePort[];
 }
 
-const FIELDS = ['learn', 'flood', 'uuFlood', 'macAge', 'macLimit', 'ports'];
+/* `id` may repeat the key, as validated values do (they are persisted as documents). */
+const FIELDS = ['id', 'learn', 'flood', 'uuFlood', 'macAge', 'macLimit', 'ports'];
 
 export function validateBridgeDomainName(parts: string[], path: string): void {
   if (parts.length !== 1 || !/^\d{1,10}$/.test(parts[0]!) || Number(parts[0]) > 0xfffffffe)
@@ -34,7 +35,7 @@ export function validateBridgeDomain(v: unknown, path: string, name: string): Br
     if (p.bvi && ports.findIndex((q) => q.bvi) !== i) fail(`${path}.ports[${i}].bvi`, 'a domain has at most one BVI');
   });
   const cfg: BridgeDomainConfig = {
-    id: Number(name),
+    id: sameAsKey(o.id, `${path}.id`, Number(name)),
     learn: bool(o.learn, `${path}.learn`, true),
     flood: bool(o.flood, `${path}.flood`, true),
     uuFlood: bool(o.uuFlood, `${path}.uuFlood`, true),

@@ -68,28 +68,23 @@ export function ifName(v: unknown, path: string): string {
   return v;
 }
 
-export function ip4Number(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  const parts = m ? m.slice(1).map(Number) : [];
-  if (parts.length !== 4 || parts.some((p) => p > 255)) return undefined;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
+import { ip4Text as numberToIp4, maskOf, parseIp4 as ip4Number } from '../net/ip4';
+
+export { ip4Number, maskOf, numberToIp4 };
 
 export function ip4(v: unknown, path: string): string {
   if (typeof v !== 'string' || ip4Number(v) === undefined) fail(path, 'not an IPv4 address');
   return v;
 }
 
-export function maskOf(len: number): number {
-  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-}
 
 /* "a.b.c.d/len": `network` asks for the network address itself (a route's
  * prefix); otherwise a host address on it (an interface address). */
 export function cidr(v: unknown, path: string, network: boolean): string {
-  const m = typeof v === 'string' ? /^([\d.]+)\/(\d{1,2})$/.exec(v) : null;
-  const addr = m ? ip4Number(m[1]!) : undefined;
-  const len = m ? Number(m[2]) : NaN;
+  const slash = typeof v === 'string' ? v.indexOf('/') : -1;
+  const lenText = slash < 0 ? '' : (v as string).slice(slash + 1);
+  const addr = slash < 0 ? undefined : ip4Number((v as string).slice(0, slash));
+  const len = /^\d{1,2}$/.test(lenText) ? Number(lenText) : NaN;
   if (addr === undefined || !(len >= 0 && len <= 32)) fail(path, 'not an IPv4 prefix (a.b.c.d/0..32)');
   const host = (addr & ~maskOf(len)) >>> 0;
   if (network && host !== 0) fail(path, `host bits set: the network is ${numberToIp4((addr & maskOf(len)) >>> 0)}/${len}`);
@@ -98,9 +93,6 @@ export function cidr(v: unknown, path: string, network: boolean): string {
   return v as string;
 }
 
-export function numberToIp4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
 
 export function mac(v: unknown, path: string): string {
   if (typeof v !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(v)) fail(path, 'not a MAC address (aa:bb:cc:dd:ee:ff)');

@@ -15,6 +15,11 @@ export interface ValidDocument {
   items: Map<string, { kind: string; value: unknown }>;
 }
 
+/* Items of a raw document are a plain object; of a validated one, a Map. */
+export function isValidDocument(doc: unknown): doc is ValidDocument {
+  return typeof doc === 'object' && doc !== null && (doc as ValidDocument).items instanceof Map;
+}
+
 export function validateDocument(doc: unknown, registry: Registry): ValidDocument {
   const problems: FieldProblem[] = [];
   const items = new Map<string, { kind: string; value: unknown }>();
@@ -40,11 +45,16 @@ export function validateDocument(doc: unknown, registry: Registry): ValidDocumen
   return { version, items };
 }
 
+/* JSON.stringify only for keys that need escaping: the common key is plain. */
+const PLAIN_KEY = /^[^"\\\u0000-\u001f\u007f-\uffff]*$/;
+
 function validateItem(key: string, value: unknown, registry: Registry): { kind: string; value: unknown } {
-  const path = `items[${JSON.stringify(key)}]`;
-  const [kind, ...parts] = key.split('/');
-  const d = registry.kind(kind!);
+  const path = PLAIN_KEY.test(key) ? `items["${key}"]` : `items[${JSON.stringify(key)}]`;
+  const slash = key.indexOf('/');
+  const kind = slash < 0 ? key : key.slice(0, slash);
+  const name = slash < 0 ? '' : key.slice(slash + 1);
+  const d = registry.kind(kind);
   if (!d) throw new FieldError(path, `unknown kind ${kind} (known: ${registry.kindNames().join(', ')})`);
-  d.validateName!(parts, path);
-  return { kind: kind!, value: d.validate!(value, path, parts.join('/')) };
+  d.validateName!(slash < 0 ? [] : name.split('/'), path);
+  return { kind, value: d.validate!(value, path, name) };
 }

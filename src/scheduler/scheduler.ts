@@ -3,7 +3,7 @@
  * state you can show, and every transaction is kept in the history. */
 import { Dataplane } from '../dataplane/dataplane';
 import { DataplaneError, VecgateError } from '../errors';
-import { validateDocument } from '../models/document';
+import { isValidDocument, validateDocument } from '../models/document';
 import { defaultRegistry } from '../descriptors';
 import { ApplyContext, RetrieveContext } from './descriptor';
 import { AppliedItem, Item, kindOf, Operation, Plan, plan } from './plan';
@@ -181,8 +181,10 @@ export class Scheduler {
     return found;
   }
 
+  /* A raw document is validated here; a ValidDocument (what the agent
+   * merged from layers it validated on arrival) is taken as it is. */
   private expand(doc: unknown): { version: number; desired: Map<string, Item> } {
-    const valid = validateDocument(doc, this.registry);
+    const valid = isValidDocument(doc) ? doc : validateDocument(doc, this.registry);
     const desired = new Map<string, Item>();
     const add = (key: string, descriptorName: string, value: unknown) => {
       const d = this.registry.descriptor(descriptorName);

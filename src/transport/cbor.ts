@@ -198,6 +198,11 @@ export function checkWellFormed(bytes: Uint8Array, plain: boolean, root: string)
   }
 }
 
+/* cbor-x alone, for bytes checkWellFormed has passed. */
+export function decodeScanned(bytes: Uint8Array, root: string): unknown {
+  return cborx(bytes, root);
+}
+
 function cborx(bytes: Uint8Array, root: string): unknown {
   try {
     return decoder.decode(bytes);
@@ -260,12 +265,27 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * would give: Maps with text keys become objects, integers become numbers.
  * `root` names the whole value; fields are named from it down. */
 export function plainValue(v: unknown, root: string): unknown {
-  return plain(v, '', root);
+  return plain(v, [], root);
 }
 
-function plain(v: unknown, path: string, root: string): unknown {
+/* The keys from the root down to a value; made into a path only for an
+ * error, since building one per value was most of the cost of a large
+ * document. */
+type Trail = (string | number)[];
+
+function pathOf(trail: Trail): string {
+  return trail.reduce<string>((p, k) => childPath(p, k), '');
+}
+
+/* Sets a property without a "__proto__" key reaching the prototype. */
+function setData(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
+function plain(v: unknown, trail: Trail, root: string): unknown {
   const fail = (reason: string): never => {
-    throw new CborError(path || root, reason);
+    throw new CborError(pathOf(trail) || root, reason);
   };
   switch (typeof v) {
     case 'string':
@@ -281,18 +301,27 @@ function plain(v: unknown, path: string, root: string): unknown {
       return fail('undefined is not a value here (use null, or leave the field out)');
   }
   if (v === null) return null;
-  if (Array.isArray(v)) return v.map((x, i) => plain(x, childPath(path, i), root));
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      trail.push(i);
+      out[i] = plain(v[i], trail, root);
+      trail.pop();
+    }
+    return out;
+  }
   if (v instanceof Map) {
     const o: Record<string, unknown> = {};
     for (const [k, x] of v) {
       if (typeof k !== 'string') fail(`map key ${describe(k)} is not a string`);
-      /* defineProperty: a "__proto__" key is data, not the object's prototype. */
-      Object.defineProperty(o, k, { value: plain(x, childPath(path, k), root), enumerable: true, writable: true, configurable: true });
+      trail.push(k);
+      setData(o, k, plain(x, trail, root));
+      trail.pop();
     }
     return o;
   }
   if (typeof v === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(v))) {
-    return plain(new Map(Object.entries(v)), path, root);
+    return plain(new Map(Object.entries(v)), trail, root);
   }
   return fail(`${describe(v)}: plain data holds maps, arrays, text, numbers, true, false and null`);
 }
@@ -303,7 +332,7 @@ function plain(v: unknown, path: string, root: string): unknown {
  * are written as CBOR integers, where cbor-x would write a float. Byte
  * strings, Maps and Sets have no JSON form: TypeError, as for a cycle. */
 export function encodeCbor(value: unknown): Buffer {
-  const v = forCbor(value, 'value', new Set());
+  const v = forCbor(value, ['value'], new Set());
   if (v === undefined) throw new TypeError('encodeCbor: nothing to encode (undefined)');
   return plainEncoder.encode(v);
 }
@@ -311,7 +340,7 @@ export function encodeCbor(value: unknown): Buffer {
 const INT64_MIN = -(2n ** 64n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
-function forCbor(v: unknown, path: string, seen: Set<object>): unknown {
+function forCbor(v: unknown, trail: Trail, seen: Set<object>): unknown {
   if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
     v = (v as { toJSON(): unknown }).toJSON();
   }
@@ -323,7 +352,7 @@ function forCbor(v: unknown, path: string, seen: Set<object>): unknown {
       if (!Number.isFinite(v)) return null;
       return Number.isSafeInteger(v) && (v > 0xffffffff || v < -0xffffffff) ? BigInt(v) : v;
     case 'bigint':
-      if (v < INT64_MIN || v > UINT64_MAX) throw new TypeError(`encodeCbor: ${path}: ${v} is beyond the 64-bit integers of CBOR`);
+      if (v < INT64_MIN || v > UINT64_MAX) throw new TypeError(`encodeCbor: ${pathOf(trail)}: ${v} is beyond the 64-bit integers of CBOR`);
       return v;
     case 'undefined':
     case 'function':
@@ -333,17 +362,25 @@ function forCbor(v: unknown, path: string, seen: Set<object>): unknown {
   if (v === null) return null;
   const o = v as object;
   if (o instanceof Uint8Array || o instanceof ArrayBuffer || o instanceof Map || o instanceof Set)
-    throw new TypeError(`encodeCbor: ${path}: ${describe(o)} has no plain-data form`);
-  if (seen.has(o)) throw new TypeError(`encodeCbor: ${path}: circular reference`);
+    throw new TypeError(`encodeCbor: ${pathOf(trail)}: ${describe(o)} has no plain-data form`);
+  if (seen.has(o)) throw new TypeError(`encodeCbor: ${pathOf(trail)}: circular reference`);
   seen.add(o);
   let out: unknown;
   if (Array.isArray(o)) {
-    out = o.map((x, i) => forCbor(x, `${path}[${i}]`, seen) ?? null);
+    const a = new Array<unknown>(o.length);
+    for (let i = 0; i < o.length; i++) {
+      trail.push(i);
+      a[i] = forCbor(o[i], trail, seen) ?? null;
+      trail.pop();
+    }
+    out = a;
   } else {
     const r: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(o)) {
-      const c = forCbor(x, childPath(path, k), seen);
-      if (c !== undefined) Object.defineProperty(r, k, { value: c, enumerable: true, writable: true, configurable: true });
+    for (const k of Object.keys(o)) {
+      trail.push(k);
+      const c = forCbor((o as Record<string, unknown>)[k], trail, seen);
+      trail.pop();
+      if (c !== undefined) setData(r, k, c);
     }
     out = r;
   }

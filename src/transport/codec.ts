@@ -7,11 +7,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { LineCounter, parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 
 import { SignatureError, VecgateError } from '../errors';
 import { ConfigError } from '../models/check';
-import { CborError, checkWellFormed, decodeCbor, leadingTag, plainValue } from './cbor';
+import { CborError, checkWellFormed, decodeCbor, decodeScanned, leadingTag, plainValue } from './cbor';
 import { COSE_SIGN1_TAG, parseSign1, TrustAnchor, verifySign1 } from './cose';
 import { jsonErrorOffset, lineColumn } from './json-position';
 
@@ -57,15 +57,16 @@ function plainCbor(bytes: Uint8Array, root: string, file?: string): unknown {
 export function decodeDocument(bytes: Uint8Array, opts: DecodeDocumentOptions): DecodedDocument {
   const max = opts.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
   if (bytes.length > max) refuse('document', `${bytes.length} bytes, over the limit of ${max} bytes`);
+  const tag = leadingTag(bytes);
+  /* One scan of the whole message: plain data when it is not tagged. */
   try {
-    checkWellFormed(bytes, false, 'document');
+    checkWellFormed(bytes, tag === undefined, 'document');
   } catch (e) {
     if (!(e instanceof CborError)) throw e;
     /* The likeliest mistake: JSON text published as it is. */
     const json = bytes[0] === 0x7b || bytes[0] === 0x5b;
     refuse(e.path, json ? `${e.reason} (it looks like JSON text: a document is published as CBOR)` : e.reason);
   }
-  const tag = leadingTag(bytes);
   if (tag === COSE_SIGN1_TAG) {
     let v;
     try {
@@ -79,7 +80,7 @@ export function decodeDocument(bytes: Uint8Array, opts: DecodeDocumentOptions): 
   }
   if (tag !== undefined) refuse('document', `tag ${tag} at byte 0: a document is plain CBOR or a COSE_Sign1 (tag 18)`);
   if (!opts.allowUnsigned) refuse('signature', 'unsigned document, and this device requires a signature');
-  return { document: plainCbor(bytes, 'document'), signed: false };
+  return { document: asConfigError(() => plainValue(decodeScanned(bytes, 'document'), 'document')), signed: false };
 }
 
 export type DocumentFormat = 'json' | 'yaml' | 'cbor';
@@ -144,6 +145,8 @@ function parseJson(file: string, text: string): unknown {
 
 function parseYaml(file: string, text: string): unknown {
   /* Warnings too (an unknown tag, say): a config file should mean one thing. */
+  /* yaml is loaded only for YAML files: it costs ~0.1 s at start-up. */
+  const { LineCounter, parseDocument } = require('yaml') as typeof Yaml;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const problem = doc.errors[0] ?? doc.warnings[0];

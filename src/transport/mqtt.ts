@@ -50,6 +50,10 @@ export class MqttLink extends EventEmitter {
     return this.upSince !== undefined && this.client?.connected === true;
   }
 
+  get url(): string {
+    return this.opts.url;
+  }
+
   get version(): 5 | 4 {
     return this.protocolVersion;
   }
@@ -144,37 +148,5 @@ export class MqttLink extends EventEmitter {
       if (this.client === c) c.end(true);
       if (!this.closed) this.connect();
     }, delay);
-  }
-}
-
-/* Topic names of the contract (docs/mqtt.md), in one place. */
-export class Topics {
-  readonly prefix: string;
-
-  constructor(
-    fleet: string,
-    readonly device: string,
-  ) {
-    this.prefix = `vecgate/${fleet}`;
-  }
-
-  groupConfig(group: string): string {
-    return `${this.prefix}/group/${group}/config`;
-  }
-
-  get deviceConfig(): string {
-    return `${this.prefix}/device/${this.device}/config`;
-  }
-
-  get state(): string {
-    return `${this.prefix}/device/${this.device}/state`;
-  }
-
-  get status(): string {
-    return `${this.prefix}/device/${this.device}/status`;
-  }
-
-  get telemetry(): string {
-    return `${this.prefix}/device/${this.device}/telemetry`;
   }
 }

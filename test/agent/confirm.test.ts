@@ -71,7 +71,7 @@ describe('agent commit-confirm', function () {
     assert.deepEqual(readBack(a.dataplane), good);
     assert.equal(a.report().version, 1);
     /* And the revert is what a reboot comes back to. */
-    assert.equal(a.store.load()!.document.version, 1);
+    assert.equal(a.store.load()!.saved.document.version, 1);
   });
 
   it('keeps a change once the broker is reached within the window', async () => {
@@ -86,6 +86,6 @@ describe('agent commit-confirm', function () {
     await new Promise((r) => setTimeout(r, 1300));
     assert.equal(a.report().version, 2);
     assert.ok(readBack(a.dataplane).routes.includes('192.168.77.0/24 drop'));
-    assert.equal(a.store.load()!.confirm, undefined, 'the confirmed change is saved without a pending window');
+    assert.equal(a.store.load()!.saved.confirm, undefined, 'the confirmed change is saved without a pending window');
   });
 });

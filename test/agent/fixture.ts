@@ -10,7 +10,7 @@ import { StateReport } from '../../src/agent/state-report';
 import { Dataplane } from '../../src/dataplane/dataplane';
 import { createLogger } from '../../src/log';
 import { decodeCbor, encodeCbor } from '../../src/transport/codec';
-import { Topics } from '../../src/transport/mqtt';
+import { Topics } from '../../src/transport/topics';
 
 let devices = 0;
 
