@@ -1,13 +1,19 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { decode, encode } from 'cbor-x';
+import * as cron from 'node-cron';
 import pino from 'pino';
 
 import { Dataplane } from '../../src/dataplane/dataplane';
+import { PACKAGE_ROOT } from '../../src/dataplane/paths';
+import { SpecError, VecgateError } from '../../src/errors';
 import { Logger } from '../../src/log';
 import { collectTelemetry, realFilesystems, SystemSources, TelemetrySample } from '../../src/telemetry/collect';
+import { DEFAULT_TELEMETRY_SCHEDULE, TelemetrySchedule } from '../../src/telemetry/schedule';
 import { withoutVariantPin } from '../helpers';
 
 /* A logger whose lines the test can read. */
@@ -211,5 +217,115 @@ describe('telemetry/collect', () => {
       { mount: '/', sizeBytes: 100, usedBytes: 10 },
       { mount: '/data', sizeBytes: 100, usedBytes: 10 },
     ]);
+  });
+});
+
+describe('telemetry/schedule', () => {
+  let schedule: TelemetrySchedule | undefined;
+  afterEach(() => {
+    schedule?.stop();
+    schedule = undefined;
+  });
+
+  it('publishes on a 1-second schedule and stops', async () => {
+    schedule = new TelemetrySchedule(undefined, { log: quiet() });
+    const samples: TelemetrySample[] = [];
+    const tasks = cron.getTasks().size;
+    schedule.start('* * * * * *', (s) => void samples.push(s));
+    assert.equal(schedule.expression, '* * * * * *');
+    await until('two samples', () => samples.length >= 2, 5000);
+    schedule.stop();
+    assert.equal(schedule.expression, undefined);
+    assert.equal(cron.getTasks().size, tasks, 'the task has left node-cron\'s registry');
+    const n = samples.length;
+    assert.ok(Date.parse(samples[1]!.time) - Date.parse(samples[0]!.time) >= 900, 'a second apart');
+    assert.ok(samples.every((s) => s.system.memory !== null));
+    await sleep(1300);
+    assert.equal(samples.length, n, 'nothing published after stop()');
+  });
+
+  it('does not publish a sample whose collection was under way at stop()', async () => {
+    let collecting = false;
+    const slowMemory = async () => {
+      collecting = true;
+      await sleep(300);
+      return { totalBytes: 3, usedBytes: 1, availableBytes: 2 };
+    };
+    schedule = new TelemetrySchedule(undefined, { log: quiet(), sources: { memory: slowMemory } });
+    let published = 0;
+    schedule.start('* * * * * *', () => void published++);
+    await until('a collection under way', () => collecting, 3000);
+    schedule.stop();
+    await sleep(600);
+    assert.equal(published, 0);
+  });
+
+  it('skips a tick while the previous run is still going, never overlapping', async () => {
+    schedule = new TelemetrySchedule(undefined, { log: quiet() });
+    let inside = 0;
+    let most = 0;
+    let done = 0;
+    schedule.start('* * * * * *', async () => {
+      most = Math.max(most, ++inside);
+      await sleep(1600); /* a slow broker */
+      inside--;
+      done++;
+    });
+    await until('a skipped tick and two publishes', () => schedule!.skippedTicks >= 1 && done >= 2, 8000);
+    assert.equal(most, 1, 'runs never overlap');
+  });
+
+  it('uses the 10-second default and refuses a second start', () => {
+    schedule = new TelemetrySchedule(undefined, { log: quiet() });
+    assert.equal(DEFAULT_TELEMETRY_SCHEDULE, '*/10 * * * * *');
+    schedule.start(undefined, () => {});
+    assert.equal(schedule.expression, '*/10 * * * * *');
+    assert.throws(() => schedule!.start('* * * * * *', () => {}), { code: 'TELEMETRY_RUNNING' });
+  });
+
+  it('refuses a bad cron expression, naming it', () => {
+    schedule = new TelemetrySchedule(undefined, { log: quiet() });
+    const tasks = cron.getTasks().size;
+    for (const bad of ['every ten seconds', '*/0 * * * * *', '61 * * * * *', '* * * *', '']) {
+      assert.throws(
+        () => schedule!.start(bad, () => {}),
+        (e: unknown) =>
+          e instanceof SpecError &&
+          e instanceof VecgateError &&
+          e.code === 'TELEMETRY_SCHEDULE_INVALID' &&
+          e.field === 'telemetry.schedule' &&
+          e.message.includes(JSON.stringify(bad)),
+        bad,
+      );
+      assert.equal(schedule.expression, undefined);
+    }
+    assert.equal(cron.getTasks().size, tasks, 'no task left behind in node-cron');
+  });
+
+  it('samples on demand, sharing a collection already running', async () => {
+    schedule = new TelemetrySchedule(undefined, { log: quiet() });
+    const [a, b] = await Promise.all([schedule.sampleNow(), schedule.sampleNow()]);
+    assert.equal(a, b);
+    const c = await schedule.sampleNow();
+    assert.notEqual(c, a, 'a later call collects again');
+  });
+
+  it('leaves the process free to exit after stop()', function () {
+    this.timeout(20000);
+    const dist = (p: string) => JSON.stringify(path.join(PACKAGE_ROOT, 'dist', 'src', p));
+    const script = `
+      const { TelemetrySchedule } = require(${dist('telemetry/schedule.js')});
+      const { createLogger } = require(${dist('log.js')});
+      const t = new TelemetrySchedule(undefined, { log: createLogger({ level: 'silent' }) });
+      let n = 0;
+      t.start('* * * * * *', async () => {
+        if (++n !== 2) return;
+        t.stop();
+        console.log('stopped after', n);
+      });`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(child.error, undefined, 'the child exited by itself (no timer left)');
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /^stopped after 2$/m);
   });
 });
