@@ -13,8 +13,8 @@ export interface Layer {
   source: string; /* 'group/<name>' or 'device' */
   version: number;
   sha256: string;
-  items: Record<string, unknown>; /* as received; null: remove from the layers below */
   valid: ValidDocument['items']; /* the non-null items, validated */
+  removes: string[]; /* the null items: keys taken out of the layers below */
   commitConfirmSeconds?: number;
   signedBy?: string;
 }
@@ -43,16 +43,20 @@ export function parseLayer(source: string, doc: unknown, bytes: Uint8Array, regi
   }
   const raw = o.items ?? {};
   const present: Record<string, unknown> = {};
+  const removes: string[] = [];
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
-    for (const [k, v] of Object.entries(raw)) if (v !== null) present[k] = v;
+    for (const [k, v] of Object.entries(raw)) {
+      if (v === null) removes.push(k);
+      else present[k] = v;
+    }
   }
   const valid = validateDocument({ version: o.version, items: typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? present : raw }, registry);
   return {
     source,
     version: o.version as number,
     sha256: sha256(bytes),
-    items: raw as Record<string, unknown>,
     valid: valid.items,
+    removes,
     ...(commitConfirmSeconds !== undefined ? { commitConfirmSeconds } : {}),
     ...(signedBy !== undefined ? { signedBy } : {}),
   };
@@ -68,10 +72,8 @@ export function mergeLayers(order: readonly string[], layers: ReadonlyMap<string
     const layer = layers.get(source);
     if (!layer) continue;
     sources.push({ source, version: layer.version, sha256: layer.sha256 });
-    for (const [key, value] of Object.entries(layer.items)) {
-      if (value === null) validItems.delete(key);
-      else validItems.set(key, layer.valid.get(key)!);
-    }
+    for (const key of layer.removes) validItems.delete(key);
+    for (const [key, item] of layer.valid) validItems.set(key, item);
   }
   return { valid: { version: layers.get('device')?.version ?? 0, items: validItems }, sources };
 }

@@ -97,6 +97,21 @@ function macBytes(mac: string): Buffer {
   return Buffer.from(mac.replace(/:/g, ''), 'hex');
 }
 
+/* Dataplane threads must not outlive the process's teardown (they would run
+ * on while the library and the heap go away: a crash on exit). A process
+ * that exits with dataplanes running stops them first. */
+const running = new Set<Dataplane>();
+let exitHook = false;
+
+function stopAllOnExit(dp: Dataplane): void {
+  running.add(dp);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const d of running) d.stop();
+  });
+}
+
 export class Dataplane {
   private handle: DpHandle | null;
   private statsSegment?: StatsSegment;
@@ -139,10 +154,13 @@ export class Dataplane {
 
   start(): void {
     this.call('vg_dp_start');
+    stopAllOnExit(this);
   }
 
   stop(): void {
+    if (this.handle === null) return;
     this.call('vg_dp_stop');
+    running.delete(this);
   }
 
   isRunning(): boolean {
@@ -158,7 +176,7 @@ export class Dataplane {
   /* Stops the dataplane threads if needed and frees everything. Idempotent. */
   close(): void {
     if (this.handle === null) return;
-    if (this.isRunning()) this.stop();
+    this.stop();
     this.lib.raw.vg_dp_destroy(this.handle);
     this.handle = null;
     this.statsSegment = undefined;

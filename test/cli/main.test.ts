@@ -1,5 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { bestVariantFromCpuinfo, CLI } from '../helpers';
 
@@ -84,7 +87,9 @@ describe('cli/main', () => {
   });
 
   it('run --board sim starts, logs and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, 'run', '--board', 'sim', '--summary-interval', '0.3'], { env: env() });
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-cli-'));
+    const args = ['run', '--board', 'sim', '--summary-interval', '0.3', '--state-dir', stateDir, '--embedded-port', '0', '--no-telemetry'];
+    const child = spawn(process.execPath, [CLI, ...args], { env: env() });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as assert from 'node:assert/strict';
 
 import { DataplaneError, VecgateError } from '../../src/errors';
@@ -97,5 +98,13 @@ describe('dataplane/dataplane (real library)', () => {
     dp.close();
     assert.throws(() => dp.start(), (e: unknown) => e instanceof VecgateError && e.code === 'DATAPLANE_CLOSED');
     dp.close(); // idempotent
+  });
+
+  it('a process that exits with its dataplane running exits cleanly (threads stopped first)', () => {
+    const script = `const { Dataplane } = require(${JSON.stringify(require.resolve('../../src/dataplane/dataplane'))});
+      const dp = Dataplane.open({ options: 'buffers=2048' }); dp.start(); dp.pgStreamAdd('name=s size=64 rate=100k');`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.signal, null, `killed by ${r.signal}`);
+    assert.equal(r.status, 0, r.stderr);
   });
 });

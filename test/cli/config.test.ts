@@ -1,0 +1,91 @@
+import * as assert from 'node:assert/strict';
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { CLI } from '../helpers';
+
+/* What a newcomer sees: `npm start` (run --board sim) brings up an embedded
+ * broker holding the sample document and configures itself; `vecgate config
+ * push` changes it and prints the box's answer. Separate processes, as an
+ * operator has them. */
+function vecgate(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, VECGATE_VARIANT: '' } });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('cli: npm start and config push', function () {
+  this.timeout(30_000);
+  let box: ChildProcess;
+  let out = '';
+  let url = '';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-push-'));
+  const logged = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
+  async function until(what: string, cond: () => boolean): Promise<void> {
+    const end = Date.now() + 15_000;
+    while (!cond()) {
+      if (Date.now() > end || box.exitCode !== null) assert.fail(`${what}: not seen in\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  before(async () => {
+    delete process.env.VECGATE_VARIANT;
+    box = spawn(process.execPath, [CLI, 'run', '--board', 'sim', '--state-dir', dir, '--embedded-port', '0', '--no-telemetry'], { env: { ...process.env } });
+    box.stdout!.on('data', (d) => (out += d));
+    box.stderr!.on('data', (d) => (out += d));
+    await until('embedded broker', () => logged().some((l) => l.msg?.startsWith('no broker configured')));
+    url = logged().find((l) => l.msg?.startsWith('no broker configured'))!.url;
+  });
+  after(async () => {
+    box.kill('SIGTERM');
+    await new Promise((r) => box.on('exit', r));
+  });
+
+  it('configures itself from the sample document through the embedded broker (MQTT 3.1.1 fallback)', async () => {
+    await until('sample applied', () => logged().some((l) => l.msg === 'configuration applied'));
+    const applied = logged().find((l) => l.msg === 'configuration applied')!;
+    const sample = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'examples', 'sim-device.json'), 'utf8'));
+    assert.equal(applied.version, sample.version);
+    assert.equal(applied.PENDING, 1, 'the sample route over uplink0 waits for it');
+    assert.ok(applied.CONFIGURED > 10);
+    assert.ok(logged().some((l) => l.msg === 'broker refused MQTT 5; using 3.1.1'));
+    assert.ok(fs.existsSync(path.join(dir, 'config.json')), 'persisted');
+  });
+
+  it('config push publishes a YAML document as CBOR and prints the box\'s answer', async () => {
+    const file = path.join(dir, 'next.yaml');
+    fs.writeFileSync(
+      file,
+      ['version: 2', 'items:', '  interfaces/uplink0:', '    type: loopback', '    addresses: [198.18.0.1/24]', '  routes/0/172.16.0.0/12:', '    nextHops:', '      - interface: uplink0', ''].join('\n'),
+    );
+    const r = await vecgate(['config', 'push', file, '--device', 'sim-1', '--fleet', 'demo', '--broker', url]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /device sim-1 applied version 2: 3 CONFIGURED, 13 REMOVED/);
+    assert.doesNotMatch(r.stdout, /PENDING/);
+  });
+
+  it('config push of a bad document exits 1 naming the path; the box keeps version 2', async () => {
+    const file = path.join(dir, 'bad.json');
+    fs.writeFileSync(file, JSON.stringify({ version: 3, items: { 'interfaces/uplink0': { type: 'loopback', mtu: 99999 } } }));
+    const r = await vecgate(['config', 'push', file, '--device', 'sim-1', '--fleet', 'demo', '--broker', url]);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /refused the document \(device\); it still runs version 2/);
+    assert.match(r.stdout, /items\["interfaces\/uplink0"\]\.mtu: must be an integer in 68\.\.9000/);
+  });
+
+  it('config push to an unreachable broker times out with the reason', async () => {
+    const file = path.join(dir, 'next.yaml');
+    const r = await vecgate(['config', 'push', file, '--device', 'sim-1', '--broker', 'mqtt://127.0.0.1:1', '--timeout', '1']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /broker mqtt:\/\/127\.0\.0\.1:1 not reached/);
+  });
+});
