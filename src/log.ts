@@ -16,7 +16,9 @@ export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 
 export function createLogger(opts: LogOptions = {}): Logger {
   const level = opts.level ?? (process.env.VECGATE_LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
   const pretty = opts.pretty ?? process.stdout.isTTY === true;
-  if (!pretty) return pino({ level, base: { pid: process.pid } });
+  /* Written at once, not on a later tick: a line says when a thing happened
+   * (journald stamps it on arrival), and a box logs a few lines a second. */
+  if (!pretty) return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
   // pino-pretty in this thread (not a transport worker) so lines appear in
   // order with our exit and nothing is lost when the process ends.
   /* Loaded only for a terminal: a box logging JSON never pays for it. */

@@ -8,13 +8,16 @@ import { Dataplane } from '../dataplane/dataplane';
 import { Logger } from '../log';
 import { ConfigError, FieldProblem } from '../models/check';
 import { Scheduler, SchedulerOptions, Transaction } from '../scheduler/scheduler';
-import { decodeDocument, encodeCbor } from '../transport/codec';
-import { TrustAnchor } from '../transport/cose';
+import type { TrustAnchor } from '../transport/cose';
 import type { LinkMessage, MqttLink } from '../transport/mqtt';
 import { Topics } from '../transport/topics';
 import { Layer, mergeLayers, parseLayer, sameSources, sha256 } from './layers';
 import { AppliedConfig, ConfigStore, rawDocument, SavedConfig, trustedDocument } from './store';
 import { composeState, ConfirmReport, RejectionReport, StateReport } from './state-report';
+
+/* The codec (cbor-x) is needed once MQTT is: loaded then, not on the way to forwarding. */
+const codec = () => require('../transport/codec') as typeof import('../transport/codec');
+const encodeCbor = (v: unknown) => codec().encodeCbor(v);
 
 export interface AgentOptions {
   fleet: string;
@@ -262,7 +265,7 @@ export class Agent extends EventEmitter {
         return;
       }
       try {
-        const d = decodeDocument(m.payload, { maxBytes: this.opts.maxDocumentBytes, anchors: this.opts.anchors, allowUnsigned: this.opts.allowUnsigned });
+        const d = codec().decodeDocument(m.payload, { maxBytes: this.opts.maxDocumentBytes, anchors: this.opts.anchors, allowUnsigned: this.opts.allowUnsigned });
         this.layers.set(source, parseLayer(source, d.document, m.payload, this.scheduler.registry, d.anchor));
       } catch (e) {
         this.reject(source, e, digest);

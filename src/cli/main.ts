@@ -17,7 +17,7 @@ const USAGE = `usage: vecgate <command> [options]
   version [--json]                                   agent, node and dataplane variant
   bench <scenario> [--json] [--variant V] [--packets N]
   run --board NAME|PATH [--broker URL|none] [--device ID] [--fleet F] [--group G]...
-      [--state-dir DIR] [--embedded-port N] [--no-telemetry] [--log-level L] [--variant V]
+      [--state-dir DIR] [--embedded-port N] [--telemetry CRON | --no-telemetry] [--log-level L] [--variant V]
   config push FILE (--device ID | --group G) [--fleet F] [--broker URL] [--sign KEY.pem] [--timeout S] [--json]
   config sign FILE --key KEY.pem --out FILE.cbor [--kid ID]
   config keygen --out DIR [--name NAME]`;

@@ -17,8 +17,6 @@ import { UsageError, VecgateError } from '../errors';
 import { componentLogger, createLogger, LevelWithSilent, Logger, LOG_LEVELS } from '../log';
 import type { TelemetrySchedule } from '../telemetry/schedule';
 import { EmbeddedBroker, startEmbeddedBroker } from '../transport/broker';
-import { readDocumentFile, encodeCbor } from '../transport/codec';
-import { loadTrustAnchor } from '../transport/cose';
 import { packageVersion } from './package-info';
 
 const SUMMARY_INTERVAL_S = 10;
@@ -38,6 +36,7 @@ function parse(args: string[]) {
       'state-dir': { type: 'string' },
       'embedded-port': { type: 'string' },
       'no-telemetry': { type: 'boolean' },
+      telemetry: { type: 'string' },
     },
   });
   if (!values.board) throw new UsageError('run needs --board NAME|PATH');
@@ -61,6 +60,7 @@ function settings(board: Board, o: RunOptions): AgentSettings {
     fleet: o.fleet ?? a.fleet,
     device: o.device ?? a.device,
     groups: o.group ?? a.groups,
+    telemetry: o.telemetry ?? a.telemetry,
     broker: o.broker === 'none' ? null : (o.broker ?? a.broker),
     stateDir: path.isAbsolute(stateDir) ? stateDir : path.join(o['state-dir'] ? process.cwd() : PACKAGE_ROOT, stateDir),
   };
@@ -85,6 +85,7 @@ async function embeddedBroker(s: AgentSettings, port: number, log: Logger): Prom
   log.info({ url: broker.url }, `no broker configured: embedded broker on ${broker.url}`);
   if (s.sampleDocument) {
     const file = path.resolve(PACKAGE_ROOT, s.sampleDocument);
+    const { readDocumentFile, encodeCbor } = require('../transport/codec') as typeof import('../transport/codec');
     const { document, bytes } = readDocumentFile(file);
     const topic = `vecgate/${s.fleet}/device/${s.device}/config`;
     await broker.publish(topic, bytes ?? encodeCbor(document), true);
@@ -111,7 +112,8 @@ export async function runCommand(args: string[]): Promise<number> {
     throw new VecgateError('BOARD_ARCH', `board ${board.name} is for ${board.arch}, this machine is ${cpuFamily()}`);
   }
   const s = settings(board, opts);
-  const anchors = s.trustAnchors.map((file, i) => loadTrustAnchor(`anchor${i}`, path.resolve(PACKAGE_ROOT, file)));
+  /* cose (and cbor-x) only when the board has anchors: they are not on the way to forwarding otherwise. */
+  const anchors = s.trustAnchors.map((file, i) => (require('../transport/cose') as typeof import('../transport/cose')).loadTrustAnchor(`anchor${i}`, path.resolve(PACKAGE_ROOT, file)));
   // Precedence: --variant, then VECGATE_VARIANT, then the board's policy.
   const variant = opts.variant ?? process.env.VECGATE_VARIANT ?? board.dataplane.variant;
   const boardLog = componentLogger(root, 'board');

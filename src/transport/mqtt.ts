@@ -78,8 +78,18 @@ export class MqttLink extends EventEmitter {
     clearTimeout(this.timer);
     const c = this.client;
     if (!c) return;
-    if (final && this.connected) await this.publish(final.topic, final.payload, true).catch(() => undefined);
-    await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
+    const up = this.connected;
+    /* A link that looks up may be dead already: wait for the PUBACK a little, not forever. */
+    if (final && up) await within(1000, this.publish(final.topic, final.payload, true).catch(() => undefined));
+    /* Gracefully when connected (DISCONNECT, so no will); at once when not,
+     * or a client still trying to connect would keep us waiting. */
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      c.end(!up, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private connect(): void {
@@ -149,4 +159,9 @@ export class MqttLink extends EventEmitter {
       if (!this.closed) this.connect();
     }, delay);
   }
+}
+
+function within(ms: number, p: Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { Agent } from '../../src/agent/agent';
 import { withoutVariantPin } from '../helpers';
 import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
+import { TcpProxy } from '../peers/tcp-proxy';
 import { makeAgent, Operator, readBack, tempDir } from './fixture';
 
 export function baseDoc(version: number): { version: number; items: Record<string, unknown> } {
@@ -173,6 +174,25 @@ describe('agent over MQTT against a real mosquitto', function () {
     await online;
     /* With the document gone from the broker, the box keeps what it has. */
     assert.equal(readBack(a.dataplane).routes.length, 3);
+  });
+
+  it('its last will says offline with the reason when the connection is lost', async () => {
+    const proxy = new TcpProxy(broker.port);
+    await proxy.listen();
+    try {
+      agent = makeAgent();
+      op = await Operator.connect(broker.url, agent.topics.device);
+      const online = op.next<{ state: string }>(op.topics.status, (v) => v.state === 'online');
+      agent.boot();
+      agent.connect({ url: proxy.url, keepaliveSeconds: 2 });
+      await online;
+      const offline = op.next<{ state: string; reason: string }>(op.topics.status, (v) => v.state === 'offline');
+      await proxy.close(); /* the box vanishes: no DISCONNECT, the broker sends the will */
+      const will = await offline;
+      assert.equal(will.reason, 'connection lost');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('restores everything by resync after a dataplane restart', async () => {

@@ -4,6 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import mqtt from 'mqtt';
+
+import { TelemetrySample } from '../../src/telemetry/collect';
+import { decodeCbor } from '../../src/transport/codec';
 import { CLI } from '../helpers';
 
 /* What a newcomer sees: `npm start` (run --board sim) brings up an embedded
@@ -39,7 +43,8 @@ describe('cli: npm start and config push', function () {
 
   before(async () => {
     delete process.env.VECGATE_VARIANT;
-    box = spawn(process.execPath, [CLI, 'run', '--board', 'sim', '--state-dir', dir, '--embedded-port', '0', '--no-telemetry'], { env: { ...process.env } });
+    const args = ['run', '--board', 'sim', '--state-dir', dir, '--embedded-port', '0', '--telemetry', '*/1 * * * * *'];
+    box = spawn(process.execPath, [CLI, ...args], { env: { ...process.env } });
     box.stdout!.on('data', (d) => (out += d));
     box.stderr!.on('data', (d) => (out += d));
     await until('embedded broker', () => logged().some((l) => l.msg?.startsWith('no broker configured')));
@@ -82,10 +87,68 @@ describe('cli: npm start and config push', function () {
     assert.match(r.stdout, /items\["interfaces\/uplink0"\]\.mtu: must be an integer in 68\.\.9000/);
   });
 
+  it('publishes telemetry on its schedule: system figures and the dataplane counters', async () => {
+    const client = await mqtt.connectAsync(url);
+    try {
+      await client.subscribeAsync('vecgate/demo/device/sim-1/telemetry');
+      const sample = await new Promise<TelemetrySample>((resolve) => client.once('message', (_t, p) => resolve(decodeCbor(p) as TelemetrySample)));
+      assert.ok(sample.system.memory!.totalBytes > 0 && sample.system.uptimeSeconds! > 0);
+      const pg0 = sample.dataplane!.interfaces.find((i) => i.name === 'pg0');
+      assert.ok(pg0 && pg0.rxPackets > 0, 'the sim board\'s generator port counts what it received');
+    } finally {
+      await client.endAsync();
+    }
+  });
+
   it('config push to an unreachable broker times out with the reason', async () => {
     const file = path.join(dir, 'next.yaml');
     const r = await vecgate(['config', 'push', file, '--device', 'sim-1', '--broker', 'mqtt://127.0.0.1:1', '--timeout', '1']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /broker mqtt:\/\/127\.0\.0\.1:1 not reached/);
+  });
+});
+
+describe('cli: signed documents end to end (keygen, sign, push)', function () {
+  this.timeout(30_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-sign-'));
+  let box: ChildProcess;
+  let out = '';
+  let url = '';
+
+  before(async () => {
+    const k = await vecgate(['config', 'keygen', '--out', dir, '--name', 'fleet']);
+    assert.equal(k.status, 0, k.stderr);
+    /* A board that trusts that key and takes nothing unsigned. */
+    const sim = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'board', 'sim.json'), 'utf8'));
+    sim.agent = { ...sim.agent, device: 'signed-1', allowUnsigned: false, trustAnchors: [path.join(dir, 'fleet.pub.pem')], sampleDocument: null };
+    fs.writeFileSync(path.join(dir, 'board.json'), JSON.stringify(sim));
+    box = spawn(process.execPath, [CLI, 'run', '--board', path.join(dir, 'board.json'), '--state-dir', dir, '--embedded-port', '0', '--no-telemetry'], { env: { ...process.env } });
+    box.stdout!.on('data', (d) => (out += d));
+    box.stderr!.on('data', (d) => (out += d));
+    const end = Date.now() + 15_000;
+    while (!/embedded broker on (mqtt:\/\/[\d.:]+)/.test(out)) {
+      if (Date.now() > end || box.exitCode !== null) assert.fail(`no embedded broker:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    url = /embedded broker on (mqtt:\/\/[\d.:]+)/.exec(out)![1]!;
+  });
+  after(async () => {
+    box.kill('SIGTERM');
+    await new Promise((r) => box.on('exit', r));
+  });
+
+  it('applies a document signed with the anchor\'s key and refuses an unsigned one', async () => {
+    const doc = path.join(dir, 'doc.json');
+    fs.writeFileSync(doc, JSON.stringify({ version: 5, items: { 'interfaces/lan0': { type: 'loopback', addresses: ['10.5.0.1/24'] } } }));
+    const s = await vecgate(['config', 'sign', doc, '--key', path.join(dir, 'fleet.key.pem'), '--out', path.join(dir, 'doc.cbor')]);
+    assert.equal(s.status, 0, s.stderr);
+    const ok = await vecgate(['config', 'push', path.join(dir, 'doc.cbor'), '--device', 'signed-1', '--broker', url]);
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /applied version 5: 2 CONFIGURED/);
+    fs.writeFileSync(doc, JSON.stringify({ version: 6, items: {} }));
+    const bad = await vecgate(['config', 'push', doc, '--device', 'signed-1', '--broker', url]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /still runs version 5/);
+    assert.match(bad.stdout, /signature: unsigned document, and this device requires a signature/);
   });
 });
