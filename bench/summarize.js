@@ -11,7 +11,14 @@ for (const r of runs) {
 }
 const rows = [['scenario', 'variant', 'runs', 'Mpps (median)', 'clocks/packet by node']];
 const label = (r) => r.scenario + (r.routes ? ` routes=${r.routes}` : '') + (r.macs ? ` macs=${r.macs}` : '');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const group of groups.values()) {
+  if (group[0].scenario === 'agent-routes') {
+    const f = (k, d = 3) => median(group.map((r) => r[k])).toFixed(d);
+    rows.push([label(group[0]), group[0].variant, String(group.length), '-',
+      `apply ${f('applySeconds')} s, cold start ${f('coldStartSeconds')} s, RSS ${f('rssMB', 1)} MB (anon ${f('rssAnonMB', 1)}, file ${f('rssFileMB', 1)}; idle ${f('rssIdleMB', 1)})`]);
+    continue;
+  }
   group.sort((a, b) => a.mpps - b.mpps);
   const m = group[Math.floor(group.length / 2)];
   const nodes = m.nodes.map((n) => `${n.name} ${n.clocksPerPacket.toFixed(1)}`).join(', ');

@@ -323,6 +323,7 @@ export class Agent extends EventEmitter {
     }
     this.persist();
     this.log.info({ version: document.version, sources, trigger, txn: txn.seq, ms: txn.durationMs, ...countResults(txn) }, 'configuration applied');
+    this.logNotConfigured(txn);
     this.emit('applied', txn);
     void this.publishState();
   }
@@ -391,11 +392,21 @@ export class Agent extends EventEmitter {
     void this.publishState();
   }
 
+  /* What did not go in, by name, so a person at the console sees why (the
+   * first few; `state` has them all). */
+  private logNotConfigured(txn: Transaction): void {
+    const bad = txn.items.filter((i) => i.result === 'PENDING' || i.result === 'FAILED');
+    for (const i of bad.slice(0, NOT_CONFIGURED_LOGGED)) this.log.warn({ key: i.key, result: i.result }, `${i.key} ${i.result}: ${i.reason ?? i.error}`);
+    if (bad.length > NOT_CONFIGURED_LOGGED) this.log.warn(`... and ${bad.length - NOT_CONFIGURED_LOGGED} more not configured (see state)`);
+  }
+
   /* Transactions the scheduler starts itself (retries) are reported too. */
   private onRetry(t: Transaction): void {
     if (t.trigger === 'retry') void this.publishState();
   }
 }
+
+const NOT_CONFIGURED_LOGGED = 10;
 
 function countResults(t: Transaction): Record<string, number> {
   const n: Record<string, number> = {};

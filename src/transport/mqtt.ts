@@ -147,7 +147,7 @@ export class MqttLink extends EventEmitter {
     if (this.client !== c) return;
     const wasUp = this.upSince !== undefined;
     this.upSince = undefined;
-    if (wasUp) this.emit('down', this.lastError ?? 'connection closed');
+    if (wasUp && !this.closed) this.emit('down', this.lastError ?? 'connection closed');
     if (this.closed) return;
     c.removeAllListeners();
     c.on('error', () => undefined);
