@@ -68,6 +68,7 @@ export class Agent extends EventEmitter {
   /* Layers (by sha256) that commit-confirm took back: not applied again when re-delivered. */
   private readonly reverted = new Set<string>();
   private syncing = false;
+  private stopped = false;
   private settleTimer?: NodeJS.Timeout;
   private stateSeq = 0;
   private readonly order: string[];
@@ -220,7 +221,10 @@ export class Agent extends EventEmitter {
     }
   }
 
+  /* Idempotent. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     clearTimeout(this.settleTimer);
     if (this.confirm) clearTimeout(this.confirm.timer);
     this.scheduler.close();

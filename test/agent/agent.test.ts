@@ -1,10 +1,8 @@
 import * as assert from 'node:assert/strict';
 
 import { Agent } from '../../src/agent/agent';
-import { withoutVariantPin } from '../helpers';
-import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
 import { TcpProxy } from '../peers/tcp-proxy';
-import { makeAgent, Operator, readBack, tempDir } from './fixture';
+import { brokerSuite, makeAgent, Operator, readBack, tempDir } from './fixture';
 
 export function baseDoc(version: number): { version: number; items: Record<string, unknown> } {
   return {
@@ -26,40 +24,27 @@ export function baseDoc(version: number): { version: number; items: Record<strin
 const allConfigured = (s: { items: Record<string, { state: string }> }) => Object.values(s.items).every((i) => i.state === 'CONFIGURED');
 
 describe('agent over MQTT against a real mosquitto', function () {
-  let broker: Mosquitto;
+  const h = brokerSuite();
   let agent: Agent | undefined;
   let op: Operator | undefined;
 
-  before(async function () {
-    if (!haveMosquitto()) this.skip();
-    withoutVariantPin();
-    broker = await Mosquitto.start();
-  });
-  after(async () => broker?.close());
-  afterEach(async () => {
-    await agent?.stop();
-    agent?.closeDataplane();
-    agent = undefined;
-    await op?.close();
-    op = undefined;
-  });
 
   async function start(over: Parameters<typeof makeAgent>[0] = {}): Promise<Agent> {
-    agent = makeAgent(over);
-    op = await Operator.connect(broker.url, agent.topics.device);
+    agent = h.agent(over);
+    op = await h.operator(agent.topics.device);
     agent.boot();
-    agent.connect({ url: broker.url, backoff: { minMs: 100, maxMs: 500 } });
+    agent.connect({ url: h.broker.url, backoff: { minMs: 100, maxMs: 500 } });
     return agent;
   }
 
   it('applies a retained device document, reports every item CONFIGURED, and the dataplane holds exactly that', async () => {
-    const a = makeAgent();
-    op = await Operator.connect(broker.url, a.topics.device);
+    const a = h.agent();
+    op = await h.operator(a.topics.device);
     await op.push(baseDoc(7)); /* retained before the agent exists */
     agent = a;
     const online = op.next<{ state: string }>(op.topics.status, (v) => v.state === 'online');
     a.boot();
-    a.connect({ url: broker.url });
+    a.connect({ url: h.broker.url });
     const s = await op.state((st) => st.version === 7);
     assert.equal(s.device, a.topics.device);
     assert.ok(allConfigured(s), JSON.stringify(s.items));
@@ -117,15 +102,15 @@ describe('agent over MQTT against a real mosquitto', function () {
 
   it('layers group documents under the device document: device items override, null removes', async () => {
     const device = `layer-${process.pid}`;
-    const a = makeAgent({ device, groups: ['site', 'lab'] });
+    const a = h.agent({ device, groups: ['site', 'lab'] });
     agent = a;
-    op = await Operator.connect(broker.url, device);
+    op = await h.operator(device);
     const base = baseDoc(4);
     await op.push({ version: 4, items: base.items }, op.topics.groupConfig('site'));
     await op.push({ version: 9, items: { 'routes/0/203.0.113.0/24': { action: 'drop' }, 'system/settings': { hostname: 'lab' } } }, op.topics.groupConfig('lab'));
     await op.push({ version: 2, items: { 'system/settings': { hostname: 'gw-device' }, 'routes/0/172.16.0.0/12': null } });
     a.boot();
-    a.connect({ url: broker.url });
+    a.connect({ url: h.broker.url });
     const s = await op.state((st) => st.version === 2 && st.sources.length === 3);
     assert.deepEqual(s.sources.map((x) => [x.source, x.version]), [['group/site', 4], ['group/lab', 9], ['device', 2]]);
     assert.ok(allConfigured(s));
@@ -149,7 +134,7 @@ describe('agent over MQTT against a real mosquitto', function () {
     const before = readBack(first.dataplane);
     await first.stop();
     first.closeDataplane();
-    agent = makeAgent({ stateDir, device: first.topics.device });
+    agent = h.agent({ stateDir, device: first.topics.device });
     const txn = agent.boot();
     assert.ok(txn, 'a persisted document was applied');
     assert.deepEqual(readBack(agent.dataplane), before);
@@ -164,12 +149,12 @@ describe('agent over MQTT against a real mosquitto', function () {
     const a = await start();
     await op!.push(baseDoc(21));
     await op!.state((s) => s.version === 21);
-    await broker.stop();
+    await h.broker.stop();
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(a.mqtt!.connected, false);
     const online = op!.next<{ state: string }>(op!.topics.status, (v) => v.state === 'online', 10_000);
     const state = op!.state((st) => st.version === 21, 10_000);
-    await broker.up(); /* persistence off: the retained document and state are gone */
+    await h.broker.up(); /* persistence off: the retained document and state are gone */
     assert.ok(allConfigured(await state));
     await online;
     /* With the document gone from the broker, the box keeps what it has. */
@@ -177,11 +162,11 @@ describe('agent over MQTT against a real mosquitto', function () {
   });
 
   it('its last will says offline with the reason when the connection is lost', async () => {
-    const proxy = new TcpProxy(broker.port);
+    const proxy = new TcpProxy(h.broker.port);
     await proxy.listen();
     try {
-      agent = makeAgent();
-      op = await Operator.connect(broker.url, agent.topics.device);
+      agent = h.agent();
+      op = await h.operator(agent.topics.device);
       const online = op.next<{ state: string }>(op.topics.status, (v) => v.state === 'online');
       agent.boot();
       agent.connect({ url: proxy.url, keepaliveSeconds: 2 });

@@ -6,40 +6,25 @@ import { sha256 } from '../../src/agent/layers';
 import { StateReport } from '../../src/agent/state-report';
 import { encodeCbor } from '../../src/transport/codec';
 import { signSign1 } from '../../src/transport/cose';
-import { withoutVariantPin } from '../helpers';
-import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
 import { baseDoc } from './agent.test';
-import { makeAgent, Operator, readBack } from './fixture';
+import { brokerSuite, Operator, readBack } from './fixture';
 
 /* Each bad document is refused with a state report naming where and why,
  * and neither the running configuration nor the dataplane moves. */
 describe('agent refuses bad documents and keeps running what it has', function () {
-  let broker: Mosquitto;
+  const h = brokerSuite();
   let agent: Agent | undefined;
   let op: Operator | undefined;
   const fleetKey = crypto.generateKeyPairSync('ed25519');
   const strangerKey = crypto.generateKeyPairSync('ed25519');
 
-  before(async function () {
-    if (!haveMosquitto()) this.skip();
-    withoutVariantPin();
-    broker = await Mosquitto.start();
-  });
-  after(async () => broker?.close());
-  afterEach(async () => {
-    await agent?.stop();
-    agent?.closeDataplane();
-    agent = undefined;
-    await op?.close();
-    op = undefined;
-  });
 
   async function startWith(first: Buffer, signed: boolean): Promise<void> {
-    agent = makeAgent(signed ? { allowUnsigned: false, anchors: [{ name: 'fleet', publicKey: fleetKey.publicKey }] } : {});
-    op = await Operator.connect(broker.url, agent.topics.device);
+    agent = h.agent(signed ? { allowUnsigned: false, anchors: [{ name: 'fleet', publicKey: fleetKey.publicKey }] } : {});
+    op = await h.operator(agent.topics.device);
     await op.pushBytes(first);
     agent.boot();
-    agent.connect({ url: broker.url });
+    agent.connect({ url: h.broker.url });
     await op.state((s) => s.version === 5);
   }
 

@@ -1,40 +1,27 @@
 import * as assert from 'node:assert/strict';
 
 import { Agent } from '../../src/agent/agent';
-import { withoutVariantPin } from '../helpers';
-import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
 import { TcpProxy } from '../peers/tcp-proxy';
 import { baseDoc } from './agent.test';
-import { makeAgent, Operator, readBack, tempDir } from './fixture';
+import { brokerSuite, Operator, readBack, tempDir } from './fixture';
 
 describe('agent commit-confirm', function () {
-  let broker: Mosquitto;
+  const h = brokerSuite();
   let proxy: TcpProxy;
   let agent: Agent | undefined;
   let op: Operator | undefined;
 
-  before(async function () {
-    if (!haveMosquitto()) this.skip();
-    withoutVariantPin();
-    broker = await Mosquitto.start();
-  });
-  after(async () => broker?.close());
   beforeEach(async () => {
-    proxy = new TcpProxy(broker.port);
+    proxy = new TcpProxy(h.broker.port);
     await proxy.listen();
   });
   afterEach(async () => {
-    await agent?.stop();
-    agent?.closeDataplane();
-    agent = undefined;
-    await op?.close();
-    op = undefined;
     await proxy.close();
   });
 
   async function start(stateDir = tempDir()): Promise<Agent> {
-    agent = makeAgent({ stateDir });
-    op = await Operator.connect(broker.url, agent.topics.device);
+    agent = h.agent({ stateDir });
+    op = await h.operator(agent.topics.device);
     agent.boot();
     agent.connect({ url: proxy.url, backoff: { minMs: 100, maxMs: 200 } });
     return agent;

@@ -11,6 +11,8 @@ import { Dataplane } from '../../src/dataplane/dataplane';
 import { createLogger } from '../../src/log';
 import { decodeCbor, encodeCbor } from '../../src/transport/codec';
 import { Topics } from '../../src/transport/topics';
+import { withoutVariantPin } from '../helpers';
+import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
 
 let devices = 0;
 
@@ -125,4 +127,38 @@ export function readBack(dp: Dataplane) {
       .sort(),
     bridgeDomains: dp.bridgeDomains(null),
   };
+}
+
+/* Mocha hooks for a suite against a real mosquitto (skipped without one):
+ * the broker lives for the suite; every agent and operator made through
+ * the returned object is stopped after each test, also when it fails. */
+export function brokerSuite() {
+  const made: { agents: Agent[]; operators: Operator[] } = { agents: [], operators: [] };
+  const h = {
+    broker: undefined as unknown as Mosquitto,
+    agent(over: Parameters<typeof makeAgent>[0] = {}): Agent {
+      const a = makeAgent(over);
+      made.agents.push(a);
+      return a;
+    },
+    async operator(device: string): Promise<Operator> {
+      const o = await Operator.connect(h.broker.url, device);
+      made.operators.push(o);
+      return o;
+    },
+  };
+  before(async function () {
+    if (!haveMosquitto()) this.skip();
+    withoutVariantPin();
+    h.broker = await Mosquitto.start();
+  });
+  after(async () => h.broker?.close());
+  afterEach(async () => {
+    for (const a of made.agents.splice(0)) {
+      await a.stop();
+      a.closeDataplane();
+    }
+    for (const o of made.operators.splice(0)) await o.close();
+  });
+  return h;
 }

@@ -2,9 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
 import { Agent } from '../../src/agent/agent';
-import { withoutVariantPin } from '../helpers';
-import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
-import { makeAgent, Operator, readBack, tempDir } from './fixture';
+import { brokerSuite, Operator, readBack, tempDir } from './fixture';
 
 /* The agent's configuration carries real traffic: two Linux hosts in
  * namespaces, each behind an af_packet port the document creates, ping
@@ -24,7 +22,7 @@ describe('agent-configured forwarding between Linux hosts', function () {
   const id = process.pid % 100000;
   const ns = [`vgfa${id}`, `vgfb${id}`];
   const host = [`vgfa${id}h`, `vgfb${id}h`];
-  let broker: Mosquitto;
+  const h = brokerSuite();
   let agent: Agent | undefined;
   let op: Operator | undefined;
 
@@ -50,39 +48,28 @@ describe('agent-configured forwarding between Linux hosts', function () {
     }
   }
 
-  before(async function () {
-    if (!isRoot || !canPing || !haveMosquitto()) this.skip();
-    withoutVariantPin();
-    broker = await Mosquitto.start();
-    ['a', 'b'].forEach((side, i) => {
+  before(function () {
+    if (!isRoot || !canPing) this.skip();
+    [0, 1].forEach((i) => {
       const n = i + 1;
       sh(`ip netns add ${ns[i]}`);
       sh(`ip link add ${host[i]} type veth peer name eth0 netns ${ns[i]}`);
       sh(`ip link set ${host[i]} up`);
       sh(`ip -n ${ns[i]} addr add 10.71.${n}.2/24 dev eth0 && ip -n ${ns[i]} link set eth0 up && ip -n ${ns[i]} link set lo up`);
       sh(`ip -n ${ns[i]} route add default via 10.71.${n}.1`);
-      void side;
     });
   });
   after(async () => {
     for (let i = 0; i < 2; i++) spawnSync('sh', ['-c', `ip link del ${host[i]} 2>/dev/null; ip netns del ${ns[i]} 2>/dev/null`]);
-    await broker?.close();
-  });
-  afterEach(async () => {
-    await agent?.stop();
-    agent?.closeDataplane();
-    agent = undefined;
-    await op?.close();
-    op = undefined;
   });
 
   it('routes between the hosts once the document is applied, and again after a cold start with the broker down', async () => {
     const stateDir = tempDir();
-    agent = makeAgent({ stateDir });
-    op = await Operator.connect(broker.url, agent.topics.device);
+    agent = h.agent({ stateDir });
+    op = await h.operator(agent.topics.device);
     agent.boot();
     assert.equal(ping(), undefined, 'nothing forwards before the document');
-    agent.connect({ url: broker.url });
+    agent.connect({ url: h.broker.url });
     await op.push(doc(1));
     const s = await op.state((st) => st.version === 1);
     assert.ok(Object.values(s.items).every((i) => i.state === 'CONFIGURED'), JSON.stringify(s.items));
@@ -92,7 +79,7 @@ describe('agent-configured forwarding between Linux hosts', function () {
     agent.closeDataplane();
     assert.equal(ping(), undefined, 'the box is off');
 
-    agent = makeAgent({ stateDir, device });
+    agent = h.agent({ stateDir, device });
     agent.connect({ url: 'mqtt://127.0.0.1:1', backoff: { minMs: 50, maxMs: 100 } });
     agent.boot();
     assert.equal(agent.mqtt!.connected, false);
@@ -101,10 +88,10 @@ describe('agent-configured forwarding between Linux hosts', function () {
   });
 
   it('forwards again after a dataplane restart, the resync having put every item back', async () => {
-    agent = makeAgent();
-    op = await Operator.connect(broker.url, agent.topics.device);
+    agent = h.agent();
+    op = await h.operator(agent.topics.device);
     agent.boot();
-    agent.connect({ url: broker.url });
+    agent.connect({ url: h.broker.url });
     await op.push(doc(2));
     await op.state((st) => st.version === 2);
     assert.equal(await pingsWithin(5000), 63);
