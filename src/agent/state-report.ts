@@ -1,6 +1,7 @@
 /* The retained `state` message: what is applied, every item's state, what
  * was refused and why, and the commit-confirm window (docs/mqtt.md). */
 import { FieldProblem } from '../models/check';
+import { SystemConfig } from '../models/system';
 import { ItemState, Scheduler } from '../scheduler/scheduler';
 import { AppliedConfig, SourceSummary } from './store';
 
@@ -24,6 +25,7 @@ export interface ConfirmReport {
 export interface StateReport {
   seq: number;
   device: string;
+  hostname: string | null; /* system/settings, as applied */
   time: string;
   version: number; /* the applied merged document's (the device layer's) */
   sources: SourceSummary[];
@@ -34,6 +36,10 @@ export interface StateReport {
   rejected?: RejectionReport;
   commitConfirm?: ConfirmReport;
   image: { agent: string; variant: string };
+}
+
+export function hostnameOf(applied: AppliedConfig | null): string | null {
+  return (applied?.document.items['system/settings'] as SystemConfig | undefined)?.hostname ?? null;
 }
 
 export function composeState(s: {
@@ -53,6 +59,7 @@ export function composeState(s: {
   return {
     seq: s.seq,
     device: s.device,
+    hostname: hostnameOf(s.applied),
     time: new Date().toISOString(),
     version: s.applied?.document.version ?? 0,
     sources: s.applied?.sources ?? [],

@@ -47,6 +47,7 @@ describe('agent over MQTT against a real mosquitto', function () {
     a.connect({ url: h.broker.url });
     const s = await op.state((st) => st.version === 7);
     assert.equal(s.device, a.topics.device);
+    assert.equal(s.hostname, 'gw1', 'system/settings is what the box reports as its name');
     assert.ok(allConfigured(s), JSON.stringify(s.items));
     assert.ok(s.items['interfaces/wan0/address/192.0.2.1/24'], 'derived items are reported too');
     assert.equal(s.counts.CONFIGURED, Object.keys(s.items).length);
