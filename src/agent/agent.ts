@@ -9,7 +9,7 @@ import { Logger } from '../log';
 import { ConfigError, FieldProblem } from '../models/check';
 import { Scheduler, SchedulerOptions, Transaction } from '../scheduler/scheduler';
 import type { TrustAnchor } from '../transport/cose';
-import type { LinkMessage, MqttLink } from '../transport/mqtt';
+import type { LinkMessage, LinkTls, MqttLink } from '../transport/mqtt';
 import { Topics } from '../transport/topics';
 import { Layer, mergeLayers, parseLayer, sameSources, sha256 } from './layers';
 import { AppliedConfig, ConfigStore, rawDocument, SavedConfig, trustedDocument } from './store';
@@ -40,6 +40,7 @@ export interface AgentOptions {
 
 export interface ConnectOptions {
   url: string;
+  tls?: LinkTls;
   backoff?: { minMs?: number; maxMs?: number };
   keepaliveSeconds?: number;
 }
@@ -147,6 +148,7 @@ export class Agent extends EventEmitter {
     const { MqttLink } = require('../transport/mqtt') as typeof import('../transport/mqtt');
     this.link = new MqttLink({
       url: c.url,
+      tls: c.tls,
       clientId: `vecgate-${this.opts.fleet}-${this.opts.device}`,
       will: { topic: t.status, payload: encodeCbor({ state: 'offline', reason: 'connection lost', device: this.opts.device }) },
       subscriptions: [...this.opts.groups.map((g) => t.groupConfig(g)), t.deviceConfig],

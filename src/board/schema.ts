@@ -33,6 +33,8 @@ export interface AgentSettings {
   maxDocumentBytes: number;
   telemetry: string; /* node-cron expression, seconds field included */
   sampleDocument: string | null; /* published by an embedded broker (npm start); relative to the package root */
+  /* mqtts: PEM files; ca checks the broker, cert and key are the box's identity to it. */
+  tls: { ca?: string; cert?: string; key?: string };
 }
 
 export const AGENT_DEFAULTS: AgentSettings = {
@@ -46,6 +48,7 @@ export const AGENT_DEFAULTS: AgentSettings = {
   maxDocumentBytes: 1024 * 1024,
   telemetry: '*/10 * * * * *',
   sampleDocument: null,
+  tls: {},
 };
 
 export interface Board {
@@ -127,6 +130,14 @@ function topicLevel(v: unknown, field: string): string {
   return s;
 }
 
+function tls(v: unknown): AgentSettings['tls'] {
+  const t = object(v ?? {}, 'agent.tls', ['ca', 'cert', 'key']);
+  const out: AgentSettings['tls'] = {};
+  for (const k of ['ca', 'cert', 'key'] as const) if (t[k] !== undefined) out[k] = str(t[k], `agent.tls.${k}`)!;
+  if ((out.cert === undefined) !== (out.key === undefined)) fail('agent.tls', 'cert and key go together');
+  return out;
+}
+
 function agent(v: unknown): AgentSettings {
   const a = object(v ?? {}, 'agent', Object.keys(AGENT_DEFAULTS));
   const d = AGENT_DEFAULTS;
@@ -147,6 +158,7 @@ function agent(v: unknown): AgentSettings {
     maxDocumentBytes: int(a.maxDocumentBytes, 'agent.maxDocumentBytes', 1) ?? d.maxDocumentBytes,
     telemetry: str(a.telemetry, 'agent.telemetry', true) ?? d.telemetry,
     sampleDocument: a.sampleDocument === null ? null : (str(a.sampleDocument, 'agent.sampleDocument', true) ?? d.sampleDocument),
+    tls: tls(a.tls),
   };
 }
 

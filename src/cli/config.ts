@@ -14,6 +14,7 @@ import { decodeCbor, encodeCbor, readDocumentFile } from '../transport/codec';
 import { generateSigningKey, signSign1 } from '../transport/cose';
 import { LinkMessage, MqttLink } from '../transport/mqtt';
 import { Topics } from '../transport/topics';
+import { readTls } from '../transport/tls';
 import * as crypto from 'node:crypto';
 
 const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
@@ -53,6 +54,9 @@ async function push(args: string[]): Promise<number> {
       kid: { type: 'string' },
       timeout: { type: 'string', default: '10' },
       json: { type: 'boolean' },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('config push needs one document file');
@@ -66,6 +70,7 @@ async function push(args: string[]): Promise<number> {
   const log = createLogger({ level: 'warn', pretty: false });
   const link = new MqttLink({
     url: values.broker!,
+    tls: readTls({ ca: values.ca, cert: values.cert, key: values.key }, process.cwd()),
     clientId: `vecgate-push-${process.pid}-${Date.now().toString(36)}`,
     subscriptions: values.device ? [topics.state] : [],
     backoff: { minMs: 200, maxMs: 2000 },

@@ -19,6 +19,7 @@ const USAGE = `usage: vecgate <command> [options]
   run --board NAME|PATH [--broker URL|none] [--device ID] [--fleet F] [--group G]...
       [--state-dir DIR] [--embedded-port N] [--telemetry CRON | --no-telemetry] [--log-level L] [--variant V]
   config push FILE (--device ID | --group G) [--fleet F] [--broker URL] [--sign KEY.pem] [--timeout S] [--json]
+      [--ca CA.pem] [--cert CERT.pem --key KEY.pem]   (mqtts://)
   config sign FILE --key KEY.pem --out FILE.cbor [--kid ID]
   config keygen --out DIR [--name NAME]`;
 

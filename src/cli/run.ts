@@ -17,6 +17,7 @@ import { UsageError, VecgateError } from '../errors';
 import { componentLogger, createLogger, LevelWithSilent, Logger, LOG_LEVELS } from '../log';
 import type { TelemetrySchedule } from '../telemetry/schedule';
 import { EmbeddedBroker, startEmbeddedBroker } from '../transport/broker';
+import { readTls } from '../transport/tls';
 import { packageVersion } from './package-info';
 
 const SUMMARY_INTERVAL_S = 10;
@@ -145,7 +146,7 @@ export async function runCommand(args: string[]): Promise<number> {
     log.info({ startupMs: Math.round(process.uptime() * 1000), persisted: booted !== undefined, stateDir: s.stateDir }, 'forwarding');
     const stopped = waitForSignal();
     if (!s.broker) broker = await embeddedBroker(s, opts.embeddedPort, log);
-    agent.connect({ url: s.broker ?? broker!.url });
+    agent.connect({ url: s.broker ?? broker!.url, tls: readTls(s.tls, PACKAGE_ROOT) });
     if (!opts['no-telemetry']) {
       /* systeminformation and node-cron load after the box forwards. */
       const { TelemetrySchedule } = require('../telemetry/schedule') as typeof import('../telemetry/schedule');

@@ -9,8 +9,16 @@ import mqtt, { IClientOptions, MqttClient } from 'mqtt';
 import { VecgateError } from '../errors';
 import { Logger } from '../log';
 
+/* PEM contents for mqtts:// (node's tls options). */
+export interface LinkTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 export interface LinkOptions {
   url: string;
+  tls?: LinkTls;
   clientId: string;
   will?: { topic: string; payload: Buffer };
   subscriptions: string[];
@@ -103,6 +111,7 @@ export class MqttLink extends EventEmitter {
       reconnectPeriod: 0, /* ours, with backoff */
       resubscribe: false, /* ours, on every connect */
       queueQoSZero: false,
+      ...(o.tls ? { ...o.tls, rejectUnauthorized: true } : {}),
       ...(o.will ? { will: { topic: o.will.topic, payload: o.will.payload, qos: 1 as const, retain: true } } : {}),
     };
     const c = mqtt.connect(o.url, options);

@@ -6,8 +6,7 @@ import { sha256 } from '../../src/agent/layers';
 import { StateReport } from '../../src/agent/state-report';
 import { encodeCbor } from '../../src/transport/codec';
 import { signSign1 } from '../../src/transport/cose';
-import { baseDoc } from './agent.test';
-import { brokerSuite, Operator, readBack } from './fixture';
+import { baseDoc, brokerSuite, Operator, readBack } from './fixture';
 
 /* Each bad document is refused with a state report naming where and why,
  * and neither the running configuration nor the dataplane moves. */

@@ -2,8 +2,7 @@ import * as assert from 'node:assert/strict';
 
 import { Agent } from '../../src/agent/agent';
 import { TcpProxy } from '../peers/tcp-proxy';
-import { baseDoc } from './agent.test';
-import { brokerSuite, Operator, readBack, tempDir } from './fixture';
+import { baseDoc, brokerSuite, Operator, readBack, tempDir } from './fixture';
 
 describe('agent commit-confirm', function () {
   const h = brokerSuite();

@@ -14,6 +14,24 @@ import { Topics } from '../../src/transport/topics';
 import { withoutVariantPin } from '../helpers';
 import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
 
+/* A document of every kind, with dependencies across them. */
+export function baseDoc(version: number): { version: number; items: Record<string, unknown> } {
+  return {
+    version,
+    items: {
+      'interfaces/wan0': { type: 'loopback', mac: '02:00:00:00:00:01', mtu: 9000, addresses: ['192.0.2.1/24'] },
+      'interfaces/lan0': { type: 'loopback', mac: '02:00:00:00:00:02', addresses: ['10.1.0.1/24'] },
+      'interfaces/bvi0': { type: 'loopback', mac: '02:00:00:00:00:03' },
+      'bridge-domains/10': { macAge: 60, ports: [{ interface: 'bvi0', bvi: true }] },
+      'routes/0/172.16.0.0/12': { nextHops: [{ via: '192.0.2.254' }] },
+      'routes/0/198.51.100.0/24': { nextHops: [{ via: '192.0.2.254', weight: 3 }, { via: '10.1.0.9', interface: 'lan0' }] },
+      'routes/0/203.0.113.0/24': { action: 'prohibit' },
+      'neighbors/wan0/192.0.2.254': { mac: '02:00:00:00:00:fe' },
+      'system/settings': { hostname: 'gw1' },
+    },
+  };
+}
+
 let devices = 0;
 
 export function tempDir(): string {

@@ -5,8 +5,7 @@ import * as path from 'node:path';
 import { ConfigStore, rawDocument, trustedDocument } from '../../src/agent/store';
 import { validateDocument } from '../../src/models/document';
 import { defaultRegistry } from '../../src/descriptors';
-import { baseDoc } from './agent.test';
-import { tempDir } from './fixture';
+import { baseDoc, tempDir } from './fixture';
 
 describe('agent config store', () => {
   const registry = defaultRegistry();

@@ -38,13 +38,20 @@ export class Mosquitto {
   private child?: ChildProcess;
   readonly dir: string;
 
-  private constructor(readonly port: number) {
+  /* `extra`: more configuration (another listener, TLS), given this broker's directory. */
+  private constructor(
+    readonly port: number,
+    extra: (dir: string) => string,
+  ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-mosquitto-'));
-    fs.writeFileSync(path.join(this.dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file ${this.dir}/log\n`);
+    /* user root: started by root, mosquitto would drop to its own user and
+     * could not read this test's private directories (log, certificates). */
+    const conf = `user root\nlistener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file ${this.dir}/log\n${extra(this.dir)}`;
+    fs.writeFileSync(path.join(this.dir, 'mosquitto.conf'), conf);
   }
 
-  static async start(port?: number): Promise<Mosquitto> {
-    const m = new Mosquitto(port ?? (await freePort()));
+  static async start(port?: number, extra: (dir: string) => string = () => ''): Promise<Mosquitto> {
+    const m = new Mosquitto(port ?? (await freePort()), extra);
     await m.up();
     return m;
   }
