@@ -13,6 +13,7 @@ import type { LinkMessage, LinkTls, MqttLink } from '../transport/mqtt';
 import { Topics } from '../transport/topics';
 import { Layer, mergeLayers, parseLayer, sameSources, sha256 } from './layers';
 import { AppliedConfig, ConfigStore, rawDocument, SavedConfig, trustedDocument } from './store';
+import { COLLECT_AFTER_ITEMS, collectGarbage } from './memory';
 import { composeState, ConfirmReport, RejectionReport, StateReport } from './state-report';
 
 /* The codec (cbor-x) is needed once MQTT is: loaded then, not on the way to forwarding. */
@@ -109,6 +110,13 @@ export class Agent extends EventEmitter {
     } finally {
       if (!this.dp.isRunning()) this.dp.start();
     }
+  }
+
+  /* Once forwarding is under way (the caller has said so): the garbage of
+   * reading and applying a large saved document goes now, not later. */
+  settleAfterBoot(): void {
+    const last = this.scheduler.history().at(-1);
+    if (last) this.afterLargeTransaction(last);
   }
 
   private configureFromDisk(): Transaction | undefined {
@@ -330,6 +338,7 @@ export class Agent extends EventEmitter {
     this.persist();
     this.log.info({ version: document.version, sources, trigger, txn: txn.seq, ms: txn.durationMs, ...countResults(txn) }, 'configuration applied');
     this.logNotConfigured(txn);
+    this.afterLargeTransaction(txn);
     this.emit('applied', txn);
     void this.publishState();
   }
@@ -396,6 +405,12 @@ export class Agent extends EventEmitter {
     this.log.warn({ reason: why, version: target.document.version, txn: txn.seq }, 'commit-confirm: reverted to the previous configuration');
     this.emit('reverted', why);
     void this.publishState();
+  }
+
+  /* After the state is on its way: the memory a large document took back to the budget. */
+  private afterLargeTransaction(txn: Transaction): void {
+    if (txn.items.length < COLLECT_AFTER_ITEMS) return;
+    setImmediate(() => collectGarbage());
   }
 
   /* What did not go in, by name, so a person at the console sees why (the

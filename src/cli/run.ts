@@ -144,6 +144,7 @@ export async function runCommand(args: string[]): Promise<number> {
     log.info({ board: board.name, variant: v.variant, pinned: v.pinned, library: v.libraryPath, buffers: agent.dataplane.bufferBacking() }, `dataplane ${v.variant} open`);
     const booted = agent.boot();
     log.info({ startupMs: Math.round(process.uptime() * 1000), persisted: booted !== undefined, stateDir: s.stateDir }, 'forwarding');
+    agent.settleAfterBoot();
     const stopped = waitForSignal();
     if (!s.broker) broker = await embeddedBroker(s, opts.embeddedPort, log);
     agent.connect({ url: s.broker ?? broker!.url, tls: readTls(s.tls, PACKAGE_ROOT) });
