@@ -71,6 +71,7 @@ export class Agent extends EventEmitter {
   private readonly reverted = new Set<string>();
   private syncing = false;
   private stopped = false;
+  private persistError?: string;
   private settleTimer?: NodeJS.Timeout;
   private stateSeq = 0;
   private readonly order: string[];
@@ -196,6 +197,7 @@ export class Agent extends EventEmitter {
       appliedAt: this.appliedAt,
       scheduler: this.scheduler,
       rejected: this.rejected,
+      persistError: this.persistError,
       confirm: this.confirm
         ? { state: 'waiting', seconds: this.confirm.seconds, deadline: new Date(this.confirm.appliedAt + this.confirm.seconds * 1000).toISOString() }
         : this.confirmReport,
@@ -357,8 +359,11 @@ export class Agent extends EventEmitter {
         savedAt: (this.appliedAt ?? new Date()).toISOString(),
         ...(c ? { confirm: { seconds: c.seconds, appliedAt: new Date(c.appliedAt).toISOString(), previous: c.previous } } : {}),
       });
+      this.persistError = undefined;
     } catch (e) {
-      this.log.error({ err: (e as Error).message, file: this.store.file }, 'could not persist the applied configuration');
+      /* Applied but not saved: a power cut now boots the previous config. Said in state. */
+      this.persistError = `${this.store.file}: ${(e as Error).message}`;
+      this.log.error({ err: this.persistError }, 'could not persist the applied configuration');
     }
   }
 

@@ -34,6 +34,7 @@ export interface StateReport {
   counts: Record<string, number>;
   items: Record<string, ItemState>;
   rejected?: RejectionReport;
+  persistError?: string; /* the applied config could not be saved: a power cut would lose it */
   commitConfirm?: ConfirmReport;
   image: { agent: string; variant: string };
 }
@@ -49,6 +50,7 @@ export function composeState(s: {
   appliedAt?: Date;
   scheduler: Scheduler;
   rejected?: RejectionReport;
+  persistError?: string;
   confirm?: ConfirmReport;
   image: { agent: string; variant: string };
 }): StateReport {
@@ -68,6 +70,7 @@ export function composeState(s: {
     counts,
     items: st.items,
     ...(s.rejected ? { rejected: s.rejected } : {}),
+    ...(s.persistError ? { persistError: s.persistError } : {}),
     ...(s.confirm ? { commitConfirm: s.confirm } : {}),
     image: s.image,
   };

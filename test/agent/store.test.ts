@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { ConfigStore, rawDocument, trustedDocument } from '../../src/agent/store';
 import { validateDocument } from '../../src/models/document';
 import { defaultRegistry } from '../../src/descriptors';
-import { baseDoc, tempDir } from './fixture';
+import { encodeCbor } from '../../src/transport/codec';
+import { baseDoc, makeAgent, tempDir } from './fixture';
 
 describe('agent config store', () => {
   const registry = defaultRegistry();
@@ -17,6 +18,21 @@ describe('agent config store', () => {
     const twice = rawDocument(validateDocument(once, registry));
     assert.deepEqual(twice, once);
     assert.deepEqual(trustedDocument(once), validateDocument(once, registry));
+  });
+
+  it('an agent that cannot save says so in its state, and still applies', () => {
+    const blocker = path.join(tempDir(), 'not-a-dir');
+    fs.writeFileSync(blocker, 'a file where the state directory should be');
+    const a = makeAgent({ stateDir: blocker });
+    try {
+      a.boot();
+      (a as unknown as { onMessage(m: unknown): void }).onMessage({ topic: a.topics.deviceConfig, payload: encodeCbor(baseDoc(2)), retained: false });
+      const s = a.report();
+      assert.equal(s.version, 2);
+      assert.match(s.persistError ?? '', /not-a-dir/);
+    } finally {
+      a.closeDataplane();
+    }
   });
 
   it('round-trips atomically and trusts only its own intact file', () => {
