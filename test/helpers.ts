@@ -1,5 +1,6 @@
 /* Shared by the tests: they use the real native build, never a mock. */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { PACKAGE_ROOT } from '../src/dataplane/paths';
@@ -27,4 +28,14 @@ export function bestVariantFromCpuinfo(): string {
   if (all(['avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl', 'avx2', 'bmi2', 'fma'])) return 'x86_64-v4';
   if (all(['avx2', 'bmi1', 'bmi2', 'fma', 'f16c', 'movbe'])) return 'x86_64-v3';
   return 'x86_64-v2';
+}
+
+/* A private directory under the system's temporary one, removed when the
+ * test process exits (pass or fail). */
+const tempDirs: string[] = [];
+export function testDir(prefix: string): string {
+  if (!tempDirs.length) process.once('exit', () => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vecgate-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }

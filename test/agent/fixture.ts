@@ -1,8 +1,5 @@
 /* What the agent tests share: an agent on a real dataplane, an operator
  * client on the same real broker, and the dataplane's tables read back. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import mqtt, { MqttClient } from 'mqtt';
 
 import { Agent, AgentOptions } from '../../src/agent/agent';
@@ -11,7 +8,7 @@ import { Dataplane } from '../../src/dataplane/dataplane';
 import { createLogger } from '../../src/log';
 import { decodeCbor, encodeCbor } from '../../src/transport/codec';
 import { Topics } from '../../src/transport/topics';
-import { withoutVariantPin } from '../helpers';
+import { testDir, withoutVariantPin } from '../helpers';
 import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
 
 /* A document of every kind, with dependencies across them. */
@@ -35,7 +32,7 @@ export function baseDoc(version: number): { version: number; items: Record<strin
 let devices = 0;
 
 export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-agent-'));
+  return testDir('agent');
 }
 
 /* A board-like dataplane: one generator port the agent must never touch. */

@@ -1,14 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 import mqtt from 'mqtt';
 
 import { TelemetrySample } from '../../src/telemetry/collect';
 import { decodeCbor } from '../../src/transport/codec';
-import { CLI } from '../helpers';
+import { CLI, testDir } from '../helpers';
 
 /* What a newcomer sees: `npm start` (run --board sim) brings up an embedded
  * broker holding the sample document and configures itself; `vecgate config
@@ -30,7 +29,7 @@ describe('cli: npm start and config push', function () {
   let box: ChildProcess;
   let out = '';
   let url = '';
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-push-'));
+  const dir = testDir('push');
   const logged = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
   async function until(what: string, cond: () => boolean): Promise<void> {
@@ -110,7 +109,7 @@ describe('cli: npm start and config push', function () {
 
 describe('cli: signed documents end to end (keygen, sign, push)', function () {
   this.timeout(30_000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-sign-'));
+  const dir = testDir('sign');
   let box: ChildProcess;
   let out = '';
   let url = '';

@@ -1,10 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 
-import { bestVariantFromCpuinfo, CLI } from '../helpers';
+import { bestVariantFromCpuinfo, CLI, testDir } from '../helpers';
 
 const BEST = bestVariantFromCpuinfo();
 
@@ -87,7 +84,7 @@ describe('cli/main', () => {
   });
 
   it('run --board sim starts, logs and exits 0 on SIGTERM', async () => {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-cli-'));
+    const stateDir = testDir('cli');
     const args = ['run', '--board', 'sim', '--summary-interval', '0.3', '--state-dir', stateDir, '--embedded-port', '0', '--no-telemetry'];
     const child = spawn(process.execPath, [CLI, ...args], { env: env() });
     let out = '';
