@@ -17,14 +17,14 @@ vg_dp_t *fuzz_dp(void) {
   return dp;
 }
 
-void fuzz_inject(vg_dp_t *dp, const char *node, const uint8_t *data, size_t size, int trace) {
+void fuzz_inject_on(vg_dp_t *dp, const char *node, uint32_t rx, const uint8_t *data, size_t size, int trace) {
   vg_thread_t *th = &dp->threads[0];
   uint32_t bi;
   if (!vg_buffer_alloc(th, &bi, 1)) abort();
   vg_buffer_t *b = vg_buffer(dp, bi);
   memset(b, 0, sizeof *b);
-  b->sw_if_index[VG_RX] = (uint32_t)vg_interface_find(dp, "fuzz0");
-  b->sw_if_index[VG_TX] = UINT32_MAX;
+  b->sw_if_index[VG_RX] = rx;
+  b->sw_if_index[VG_TX] = VG_NONE;
   if (size > 65535) size = 65535;
   if (vg_buffer_append(th, bi, data, (uint32_t)size) != 0) abort();
   uint32_t node_index = (uint32_t)vg_node_index(dp, node);
@@ -37,6 +37,10 @@ void fuzz_inject(vg_dp_t *dp, const char *node, const uint8_t *data, size_t size
   }
   vg_enqueue(th, node_index, &bi, 1);
   vg_dispatch_once(dp, th);
+}
+
+void fuzz_inject(vg_dp_t *dp, const char *node, const uint8_t *data, size_t size, int trace) {
+  fuzz_inject_on(dp, node, (uint32_t)vg_interface_find(dp, "fuzz0"), data, size, trace);
 }
 
 void fuzz_check_pool(vg_dp_t *dp) {

@@ -43,15 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(frame, data + 1, n);
   if (n >= 6 && (data[0] & 1)) memcpy(frame, port_mac, 6);
   else if (n >= 6 && (data[0] & 2)) memset(frame, 0xff, 6);
-  vg_thread_t *th = &dp->threads[0];
-  uint32_t bi;
-  if (!vg_buffer_alloc(th, &bi, 1)) abort();
-  vg_buffer_t *b = vg_buffer(dp, bi);
-  memset(b, 0, sizeof *b);
-  b->sw_if_index[VG_RX] = port;
-  b->sw_if_index[VG_TX] = VG_NONE;
-  if (vg_buffer_append(th, bi, frame, (uint32_t)n)) abort();
-  vg_enqueue(th, (uint32_t)vg_node_index(dp, "ethernet-input"), &bi, 1);
+  fuzz_inject_on(dp, "ethernet-input", port, frame, n, 0);
   vg_dp_run_until_idle(dp, 8); /* also applies what ARP learned */
   fuzz_check_pool(dp);
   return 0;

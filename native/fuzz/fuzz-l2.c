@@ -4,7 +4,6 @@
  * first byte picks the rx port; the first input of each source learns it. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "fuzz-common.h"
 
@@ -36,24 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     set_up(dp);
   }
   if (!size) return 0;
-  /* ethernet-input takes the rx port from the buffer: fuzz_inject zeroes
-   * it, so p0 (sw_if_index 0) by default; other ports enter via l2-input. */
+  /* p0 as a device receives (ethernet-input, so its sub-interface too);
+   * the loopbacks via l2-input, which takes parsed frames only. */
   uint32_t port = ports[data[0] % 3];
-  if (port == ports[0]) fuzz_inject(dp, "ethernet-input", data + 1, size - 1, data[0] & 8);
-  else {
-    vg_thread_t *th = &dp->threads[0];
-    uint32_t bi;
-    if (!vg_buffer_alloc(th, &bi, 1)) abort();
-    vg_buffer_t *b = vg_buffer(dp, bi);
-    memset(b, 0, sizeof *b);
-    b->sw_if_index[VG_RX] = port;
-    if (vg_buffer_append(th, bi, data + 1, (uint32_t)(size - 1 > 2000 ? 2000 : size - 1)) != 0) abort();
-    if (b->current_length < 14) vg_buffer_free(th, &bi, 1); /* l2-input takes parsed frames */
-    else {
-      vg_enqueue(th, (uint32_t)vg_node_index(dp, "l2-input"), &bi, 1);
-      while (vg_dispatch_once(dp, th)) {}
-    }
-  }
+  size_t n = size - 1 > 2000 ? 2000 : size - 1;
+  if (port == ports[0]) fuzz_inject_on(dp, "ethernet-input", port, data + 1, n, data[0] & 8);
+  else if (n >= 14) fuzz_inject_on(dp, "l2-input", port, data + 1, n, data[0] & 8);
   vg_dp_run_until_idle(dp, 16);
   fuzz_check_pool(dp);
   return 0;

@@ -38,8 +38,9 @@ static int throttled(uint32_t addr, uint64_t now) {
 }
 
 /* Replaces the packet in b with an ARP request; returns the next node. */
-static uint16_t request(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, uint32_t bi, uint64_t now) {
-  vg_buffer_t *b = vg_buffer(dp, bi);
+/* A slow path (throttled, one request per address): the clock per packet costs nothing here. */
+static uint16_t request(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
+  uint64_t now = vg_time_ns();
   const vg_adj_t *a = &dp->ip4->adjs[vg_ip4_opaque(b)->adj];
   uint32_t target = a->type == VG_ADJ_GLEAN ? vg_rd_be32(vg_buffer_current(b) + 16) : a->next_hop;
   uint32_t src;
@@ -77,11 +78,7 @@ static uint16_t request(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, uint32_
 }
 
 static uint32_t ip4_arp_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  uint16_t next[VG_FRAME_SIZE];
-  uint64_t now = vg_time_ns();
-  for (uint32_t i = 0; i < f->n; i++) next[i] = request(dp, th, node, f->bi[i], now);
-  vg_enqueue_to_next(th, node, f->bi, next, f->n);
-  return f->n;
+  return vg_node_each(dp, th, node, f, request, 1);
 }
 
 const vg_node_reg_t vg_node_ip4_arp = {

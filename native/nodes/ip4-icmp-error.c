@@ -54,8 +54,9 @@ static int allowed(const uint8_t *ip, uint32_t len) {
   return 1;
 }
 
-static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, uint32_t bi, uint64_t now) {
-  vg_buffer_t *b = vg_buffer(dp, bi);
+/* A slow path (rate-limited): the clock per packet costs nothing here. */
+static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
+  uint64_t now = vg_time_ns();
   vg_ip4_opaque_t *o = vg_ip4_opaque(b);
   th->errors[b->error]++; /* why the error is sent: the node that found the fault set it */
   uint8_t *orig = vg_buffer_current(b);
@@ -102,11 +103,7 @@ static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, uint32_t bi
 }
 
 static uint32_t icmp_error_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  uint16_t next[VG_FRAME_SIZE];
-  uint64_t now = vg_time_ns();
-  for (uint32_t i = 0; i < f->n; i++) next[i] = one(dp, th, node, f->bi[i], now);
-  vg_enqueue_to_next(th, node, f->bi, next, f->n);
-  return f->n;
+  return vg_node_each(dp, th, node, f, one, 1);
 }
 
 const vg_node_reg_t vg_node_ip4_icmp_error = {
