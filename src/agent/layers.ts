@@ -4,7 +4,7 @@
  * layers below (a device that must not have one of its group's routes). */
 import { createHash } from 'node:crypto';
 
-import { ConfigError, FieldError, FieldProblem, int, object } from '../models/check';
+import { ConfigError, FieldError, int, object } from '../models/check';
 import { ValidDocument, validateDocument } from '../models/document';
 import { Registry } from '../scheduler/registry';
 import { SourceSummary } from './store';
@@ -82,4 +82,3 @@ export function sameSources(a: readonly SourceSummary[], b: readonly SourceSumma
   return a.length === b.length && a.every((s, i) => s.source === b[i]!.source && s.sha256 === b[i]!.sha256);
 }
 
-export type { FieldProblem };

@@ -39,7 +39,7 @@ export interface StateReport {
   image: { agent: string; variant: string };
 }
 
-export function hostnameOf(applied: AppliedConfig | null): string | null {
+function hostnameOf(applied: AppliedConfig | null): string | null {
   return (applied?.document.items['system/settings'] as SystemConfig | undefined)?.hostname ?? null;
 }
 

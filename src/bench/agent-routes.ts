@@ -7,9 +7,8 @@
  *  - rssMB: the agent's resident memory 1 s after that start (and
  *    rssIdleMB, after a start with no configuration).
  * The routes go over a loopback sink's neighbor, as in ip4-forward. */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,6 +21,7 @@ import { VecgateError } from '../errors';
 import { startEmbeddedBroker } from '../transport/broker';
 import { decodeCbor, encodeCbor } from '../transport/codec';
 import { Topics } from '../transport/topics';
+import { haveMosquitto, Mosquitto } from './mosquitto';
 import { BenchOptions } from './scenario';
 
 const DEFAULT_ROUTES = 10_000;
@@ -57,36 +57,13 @@ export function routesDocument(routes: number, version: number): { version: numb
   return { version, items };
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 /* mosquitto when the machine has it (the peer a fleet runs), else aedes here. */
 async function startBroker(): Promise<{ url: string; name: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  if (spawnSync('sh', ['-c', 'command -v mosquitto']).status === 0) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecgate-bench-mosquitto-'));
-    fs.writeFileSync(path.join(dir, 'm.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    const child = spawn('mosquitto', ['-c', path.join(dir, 'm.conf')], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false)));
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return {
-      url: `mqtt://127.0.0.1:${port}`,
-      name: 'mosquitto',
-      stop: async () => {
-        child.kill('SIGTERM');
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
+  if (haveMosquitto()) {
+    const m = await Mosquitto.start();
+    return { url: m.url, name: 'mosquitto', stop: () => m.close() };
   }
-  const b = await startEmbeddedBroker('127.0.0.1', port);
+  const b = await startEmbeddedBroker('127.0.0.1', 0);
   return { url: b.url, name: 'aedes (embedded)', stop: () => b.close() };
 }
 

@@ -2,6 +2,7 @@
  * contract. push publishes a JSON, YAML or CBOR document (signed or not)
  * as the retained CBOR config of a device or group, then waits for the
  * device's state report that answers it. */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +16,6 @@ import { generateSigningKey, signSign1 } from '../transport/cose';
 import { LinkMessage, MqttLink } from '../transport/mqtt';
 import { Topics } from '../transport/topics';
 import { readTls } from '../transport/tls';
-import * as crypto from 'node:crypto';
 
 const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
 

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/log';
 import { decodeCbor, encodeCbor } from '../../src/transport/codec';
 import { Topics } from '../../src/transport/topics';
 import { testDir, withoutVariantPin } from '../helpers';
-import { haveMosquitto, Mosquitto } from '../peers/mosquitto';
+import { haveMosquitto, Mosquitto } from '../../src/bench/mosquitto';
 
 /* A document of every kind, with dependencies across them. */
 export function baseDoc(version: number): { version: number; items: Record<string, unknown> } {
@@ -144,10 +144,12 @@ export function readBack(dp: Dataplane) {
   };
 }
 
-/* Mocha hooks for a suite against a real mosquitto (skipped without one):
- * the broker lives for the suite; every agent and operator made through
- * the returned object is stopped after each test, also when it fails. */
-export function brokerSuite() {
+/* Mocha hooks for a suite against a real mosquitto (skipped without one,
+ * or when `needs` says what else is missing): the broker lives for the
+ * suite, with `config` added to its configuration (made before it starts);
+ * every agent and operator made through the returned object is stopped
+ * after each test, also when it fails. */
+export function brokerSuite(opts: { needs?: () => boolean; config?: () => Promise<string> } = {}) {
   const made: { agents: Agent[]; operators: Operator[] } = { agents: [], operators: [] };
   const h = {
     broker: undefined as unknown as Mosquitto,
@@ -163,9 +165,10 @@ export function brokerSuite() {
     },
   };
   before(async function () {
-    if (!haveMosquitto()) this.skip();
+    if (!haveMosquitto() || opts.needs?.() === false) this.skip();
     withoutVariantPin();
-    h.broker = await Mosquitto.start();
+    const extra = (await opts.config?.()) ?? '';
+    h.broker = await Mosquitto.start(undefined, () => extra);
   });
   after(async () => h.broker?.close());
   afterEach(async () => {

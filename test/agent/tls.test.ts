@@ -2,11 +2,9 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-import { Agent } from '../../src/agent/agent';
 import { readTls } from '../../src/transport/tls';
-import { withoutVariantPin } from '../helpers';
-import { freePort, haveMosquitto, Mosquitto } from '../peers/mosquitto';
-import { baseDoc, makeAgent, Operator, tempDir } from './fixture';
+import { freePort } from '../../src/bench/mosquitto';
+import { baseDoc, brokerSuite, tempDir } from './fixture';
 
 /* mqtts with certificates on both sides, against mosquitto with
  * require_certificate: a box with its certificate gets its config; one
@@ -36,35 +34,22 @@ describe('agent over mqtts with client certificates', function () {
   this.timeout(30_000);
   const pki = tempDir();
   let tlsPort = 0;
-  let broker: Mosquitto;
-  let agent: Agent | undefined;
-  let op: Operator | undefined;
-
-  before(async function () {
-    if (!haveMosquitto() || !haveOpenssl) this.skip();
-    withoutVariantPin();
-    makePki(pki, 'good');
-    makePki(pki, 'other');
-    tlsPort = await freePort();
-    const f = (n: string) => path.join(pki, n);
-    broker = await Mosquitto.start(undefined, () =>
-      `listener ${tlsPort} 127.0.0.1\ncafile ${f('good-ca.pem')}\ncertfile ${f('good-server.pem')}\nkeyfile ${f('good-server.key')}\nrequire_certificate true\n`,
-    );
-  });
-  after(async () => broker?.close());
-  afterEach(async () => {
-    await agent?.stop();
-    agent?.closeDataplane();
-    agent = undefined;
-    await op?.close();
-    op = undefined;
+  const f = (n: string) => path.join(pki, n);
+  const h = brokerSuite({
+    needs: () => haveOpenssl,
+    config: async () => {
+      makePki(pki, 'good');
+      makePki(pki, 'other');
+      tlsPort = await freePort();
+      return `listener ${tlsPort} 127.0.0.1\ncafile ${f('good-ca.pem')}\ncertfile ${f('good-server.pem')}\nkeyfile ${f('good-server.key')}\nrequire_certificate true\n`;
+    },
   });
 
   const url = () => `mqtts://127.0.0.1:${tlsPort}`;
 
   it('gets its document over TLS with its certificate', async () => {
-    agent = makeAgent();
-    op = await Operator.connect(broker.url, agent.topics.device); /* the operator on the plain listener */
+    const agent = h.agent();
+    const op = await h.operator(agent.topics.device); /* the operator on the plain listener */
     await op.push(baseDoc(3));
     agent.boot();
     agent.connect({ url: url(), tls: readTls({ ca: 'good-ca.pem', cert: 'good-client.pem', key: 'good-client.key' }, pki) });
@@ -74,15 +59,12 @@ describe('agent over mqtts with client certificates', function () {
 
   it('is refused without a client certificate, and does not trust a broker its CA did not sign', async () => {
     for (const tls of [{ ca: 'good-ca.pem' }, { ca: 'other-ca.pem', cert: 'good-client.pem', key: 'good-client.key' }]) {
-      agent = makeAgent();
+      const agent = h.agent();
       agent.boot();
       agent.connect({ url: url(), tls: readTls(tls, pki), backoff: { minMs: 100, maxMs: 200 } });
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(agent.mqtt!.connected, false, JSON.stringify(tls));
       assert.ok(agent.mqtt!.lastError, 'the reason is kept for the console and logs');
-      await agent.stop();
-      agent.closeDataplane();
-      agent = undefined;
     }
     assert.throws(() => readTls({ ca: 'nosuch.pem' }, pki), /TLS CA .*nosuch\.pem/);
   });

@@ -1,5 +1,6 @@
-/* A real mosquitto for a test: its own config, port and directory, started
- * in the foreground and stopped by PID (also when the test fails). */
+/* A real mosquitto (the broker a fleet runs) for a benchmark or a test: its
+ * own config, port and directory, started in the foreground and stopped by
+ * PID. */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
