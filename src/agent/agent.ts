@@ -137,7 +137,7 @@ export class Agent extends EventEmitter {
     let txn: Transaction;
     try {
       /* A diff against what the dataplane holds: it may outlive the agent. */
-      txn = this.scheduler.resync(this.dp, 'boot', trusted ? trustedDocument(saved.document) : saved.document);
+      txn = this.scheduler.resync(this.dp, 'boot', trusted ? trustedDocument(saved.document, this.scheduler.registry) : saved.document);
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'persisted configuration refused; starting empty');
       return undefined;

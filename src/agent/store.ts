@@ -16,6 +16,7 @@ import * as path from 'node:path';
 
 import { VecgateError } from '../errors';
 import { ConfigDocument, ValidDocument } from '../models/document';
+import { Registry } from '../scheduler/registry';
 
 /* Where one layer of the applied document came from. */
 export interface SourceSummary {
@@ -54,10 +55,15 @@ export function rawDocument(valid: ValidDocument): ConfigDocument {
   return { version: valid.version, items };
 }
 
-/* The reverse, for a document this agent validated itself: the kind is the key's first segment. */
-export function trustedDocument(doc: ConfigDocument): ValidDocument {
+/* The reverse, for a document this agent validated itself: the kind is the
+ * key's first segment, and the value is taken as it is (parts shared). */
+export function trustedDocument(doc: ConfigDocument, registry: Registry): ValidDocument {
   const items: ValidDocument['items'] = new Map();
-  for (const [key, value] of Object.entries(doc.items)) items.set(key, { kind: key.slice(0, key.indexOf('/')), value });
+  for (const [key, value] of Object.entries(doc.items)) {
+    const kind = key.slice(0, key.indexOf('/'));
+    const share = registry.kind(kind)?.share;
+    items.set(key, { kind, value: share ? share(value) : value });
+  }
   return { version: doc.version, items };
 }
 

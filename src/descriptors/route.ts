@@ -3,7 +3,7 @@
  * holds it (the dataplane resolves it through that network). */
 import { RouteInfo } from '../dataplane/dataplane';
 import { Dependency, Descriptor, RetrieveContext } from '../scheduler/descriptor';
-import { RouteConfig, RouteNextHop, validateRoute, validateRouteName } from '../models/route';
+import { RouteConfig, RouteNextHop, sharedHops, validateRoute, validateRouteName } from '../models/route';
 import { addressCovers } from './interface';
 
 /* A read-back configured route as validateRoute would have made it. */
@@ -23,6 +23,10 @@ export const routeDescriptor: Descriptor<RouteConfig> = {
   name: 'routes',
   validateName: validateRouteName,
   validate: validateRoute,
+  share(v) {
+    v.nextHops = sharedHops(v.nextHops);
+    return v;
+  },
   dependencies(_key, v) {
     const deps: Dependency[] = [];
     for (const h of v.nextHops) {

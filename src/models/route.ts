@@ -28,7 +28,7 @@ export function validateRoute(v: unknown, path: string, name: string): RouteConf
   const cfg: RouteConfig = {
     vrf: sameAsKey(o.vrf, `${path}.vrf`, Number(vrfText)),
     prefix: sameAsKey(o.prefix, `${path}.prefix`, `${addr}/${len}`),
-    nextHops: o.nextHops === undefined ? [] : array(o.nextHops, `${path}.nextHops`).map((h, i) => nextHop(h, `${path}.nextHops[${i}]`)),
+    nextHops: o.nextHops === undefined ? [] : sharedHops(array(o.nextHops, `${path}.nextHops`).map((h, i) => nextHop(h, `${path}.nextHops[${i}]`))),
   };
   if (o.action !== undefined) {
     if (o.action !== 'drop' && o.action !== 'prohibit') fail(`${path}.action`, 'must be drop or prohibit');
@@ -37,6 +37,23 @@ export function validateRoute(v: unknown, path: string, name: string): RouteConf
   } else if (!cfg.nextHops.length) fail(`${path}.nextHops`, 'give at least one next hop, or an action');
   if (cfg.nextHops.length > MAX_NEXT_HOPS) fail(`${path}.nextHops`, `at most ${MAX_NEXT_HOPS} next hops`);
   return cfg;
+}
+
+/* Thousands of routes go over the same few next hops: they share one
+ * frozen list (values are never changed once validated), which keeps a
+ * large table's memory to its keys. Bounded: an old document's lists go. */
+const hopLists = new Map<string, RouteNextHop[]>();
+const MAX_HOP_LISTS = 4096;
+
+export function sharedHops(hops: RouteNextHop[]): RouteNextHop[] {
+  if (!hops.length) return hops;
+  const id = hops.map((h) => `${h.via ?? ''} ${h.interface ?? ''} ${h.weight}`).join(',');
+  const known = hopLists.get(id);
+  if (known) return known;
+  if (hopLists.size >= MAX_HOP_LISTS) hopLists.clear();
+  for (const h of hops) Object.freeze(h);
+  hopLists.set(id, Object.freeze(hops) as RouteNextHop[]);
+  return hops;
 }
 
 function nextHop(v: unknown, path: string): RouteNextHop {

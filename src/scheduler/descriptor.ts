@@ -43,6 +43,10 @@ export interface Descriptor<V = any> {
   validateName?(parts: string[], path: string): void;
   validate?(value: unknown, path: string, name: string): V;
   dependencies?(key: string, value: V): Dependency[];
+  /* A value this agent validated before (read back from its own saved
+   * file), with the parts many items have in common (next hops) made shared
+   * as validate makes them. */
+  share?(value: V): V;
   derived?(key: string, value: V): DerivedItem[];
   create(ctx: ApplyContext, key: string, value: V): void;
   delete(ctx: ApplyContext, key: string, value: V): void;

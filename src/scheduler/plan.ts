@@ -34,6 +34,28 @@ export interface Plan {
 
 const json = (v: unknown) => JSON.stringify(v);
 
+/* Many items sit on the same few keys (10,000 routes over one interface):
+ * one shared, read-only list per distinct set of keys instead of one array
+ * (and key strings) per item. Lists of other dependencies pass as they are. */
+export class KeyLists {
+  private readonly lists = new Map<string, readonly string[]>();
+
+  get<T extends Dependency | string>(keys: T[]): T[] {
+    if (!keys.length) return EMPTY as unknown as T[];
+    if (keys.some((k) => typeof k !== 'string')) return keys;
+    const id = keys.join('\n');
+    let list = this.lists.get(id);
+    if (!list) {
+      if (this.lists.size >= MAX_LISTS) this.lists.clear(); /* old configurations' sets: no need to keep them all */
+      this.lists.set(id, (list = Object.freeze(keys.slice() as string[])));
+    }
+    return list as T[];
+  }
+}
+
+const EMPTY: readonly never[] = Object.freeze([]);
+const MAX_LISTS = 65_536;
+
 export function equivalent(d: AnyDescriptor, a: unknown, b: unknown): boolean {
   return d.equivalent ? d.equivalent(a, b) : json(a) === json(b);
 }
@@ -45,7 +67,7 @@ function needsRecreate(d: AnyDescriptor, a: unknown, b: unknown): boolean {
 export const kindOf = (key: string) => key.slice(0, key.indexOf('/'));
 
 /* `hold`: desired items left as they are (failed for good, value unchanged). */
-export function plan(desired: Map<string, Item>, applied: Map<string, AppliedItem>, hold: Set<string>): Plan {
+export function plan(desired: Map<string, Item>, applied: Map<string, AppliedItem>, hold: Set<string>, lists = new KeyLists()): Plan {
   const byKind = new Map<string, Item[]>();
   for (const item of desired.values()) {
     const list = byKind.get(kindOf(item.key)) ?? byKind.set(kindOf(item.key), []).get(kindOf(item.key))!;
@@ -72,7 +94,7 @@ export function plan(desired: Map<string, Item>, applied: Map<string, AppliedIte
       }
     }
     blocked.set(key, why);
-    depKeys.set(key, keys);
+    depKeys.set(key, lists.get(keys));
     return why;
   };
   for (const key of desired.keys()) check(key);

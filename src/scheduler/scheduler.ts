@@ -6,7 +6,7 @@ import { DataplaneError, VecgateError } from '../errors';
 import { isValidDocument, validateDocument } from '../models/document';
 import { defaultRegistry } from '../descriptors';
 import { ApplyContext, RetrieveContext } from './descriptor';
-import { AppliedItem, Item, kindOf, Operation, Plan, plan } from './plan';
+import { AppliedItem, Item, KeyLists, kindOf, Operation, Plan, plan } from './plan';
 import { Registry } from './registry';
 
 export type ItemStateName = 'CONFIGURED' | 'PENDING' | 'FAILED' | 'REMOVED';
@@ -61,6 +61,9 @@ function defaultRetriable(e: unknown): boolean {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/* Shared by every configured item: most items are, and state() copies. */
+const CONFIGURED: ItemState = Object.freeze({ state: 'CONFIGURED' });
+
 export class Scheduler {
   readonly registry: Registry;
   private desired = new Map<string, Item>();
@@ -71,6 +74,7 @@ export class Scheduler {
   private readonly attempts = new Map<string, number>();
   private readonly transactions: Transaction[] = [];
   private seq = 0;
+  private readonly lists = new KeyLists();
   private timer?: NodeJS.Timeout;
   private readonly retry: typeof RETRY;
   private readonly historySize: number;
@@ -100,7 +104,7 @@ export class Scheduler {
   /* What apply would do now, without doing it. */
   dryRun(doc: unknown): PlanView {
     const { version, desired } = this.expand(doc);
-    const p = plan(desired, this.applied, this.held('dry-run'));
+    const p = plan(desired, this.applied, this.held('dry-run'), this.lists);
     return {
       version,
       operations: [...p.deletes, ...p.applies].map((op) => ({ key: op.key, operation: op.operation, ...(op.pending ? { reason: op.pending } : {}) })),
@@ -130,7 +134,7 @@ export class Scheduler {
     for (const [key, a] of found) {
       this.applied.set(key, a);
       /* In the dataplane: CONFIGURED unless the plan below says otherwise. */
-      if (this.desired.has(key)) this.states.set(key, { state: 'CONFIGURED' });
+      if (this.desired.has(key)) this.states.set(key, CONFIGURED);
     }
     this.attempts.clear();
     return this.run(trigger);
@@ -165,7 +169,7 @@ export class Scheduler {
     };
     const items = new Map<string, Item>();
     for (const d of this.registry.descriptors()) {
-      for (const { key, value } of d.retrieve?.(ctx) ?? []) items.set(key, { key, descriptor: d, value, deps: d.dependencies?.(key, value) ?? [] });
+      for (const { key, value } of d.retrieve?.(ctx) ?? []) items.set(key, { key, descriptor: d, value, deps: this.lists.get(d.dependencies?.(key, value) ?? []) });
     }
     const byKind = new Map<string, Item[]>();
     for (const item of items.values()) (byKind.get(kindOf(item.key)) ?? byKind.set(kindOf(item.key), []).get(kindOf(item.key))!).push(item);
@@ -176,7 +180,7 @@ export class Scheduler {
           ? items.has(dep) ? [dep] : []
           : (byKind.get(dep.kind) ?? []).filter((c) => c.key !== item.key && dep.match(c.key, c.value)).map((c) => c.key),
       );
-      found.set(item.key, { item, depKeys });
+      found.set(item.key, { item, depKeys: this.lists.get(depKeys) });
     }
     return found;
   }
@@ -188,7 +192,7 @@ export class Scheduler {
     const desired = new Map<string, Item>();
     const add = (key: string, descriptorName: string, value: unknown) => {
       const d = this.registry.descriptor(descriptorName);
-      desired.set(key, { key, descriptor: d, value, deps: d.dependencies?.(key, value) ?? [] });
+      desired.set(key, { key, descriptor: d, value, deps: this.lists.get(d.dependencies?.(key, value) ?? []) });
       for (const x of d.derived?.(key, value) ?? []) add(x.key, x.descriptor, x.value);
     };
     for (const [key, { kind, value }] of valid.items) add(key, kind, value);
@@ -208,7 +212,7 @@ export class Scheduler {
     this.close();
     const started = Date.now();
     const txn: Transaction = { seq: ++this.seq, trigger, version: this.version, started: new Date(started).toISOString(), durationMs: 0, items: [] };
-    const p = plan(this.desired, this.applied, this.held(trigger));
+    const p = plan(this.desired, this.applied, this.held(trigger), this.lists);
     const ctx: ApplyContext = {
       dp: this.dp,
       ifIndex: (name) => this.dp.interfaceFind(name) ?? fail(`no interface ${name} in the dataplane`),
@@ -274,7 +278,7 @@ export class Scheduler {
         if (op.operation === 'create') item.descriptor.create(ctx, op.key, item.value);
         else item.descriptor.update!(ctx, op.key, this.applied.get(op.key)!.item.value, item.value);
         this.applied.set(op.key, { item, depKeys: op.depKeys });
-        this.states.set(op.key, { state: 'CONFIGURED' });
+        this.states.set(op.key, CONFIGURED);
         this.attempts.delete(op.key);
         txn.items.push({ key: op.key, operation: op.operation, result: 'CONFIGURED' });
       } catch (e) {

@@ -17,7 +17,7 @@ describe('agent config store', () => {
     const once = rawDocument(validateDocument(doc, registry));
     const twice = rawDocument(validateDocument(once, registry));
     assert.deepEqual(twice, once);
-    assert.deepEqual(trustedDocument(once), validateDocument(once, registry));
+    assert.deepEqual(trustedDocument(once, registry), validateDocument(once, registry));
   });
 
   it('an agent that cannot save says so in its state, and still applies', () => {
