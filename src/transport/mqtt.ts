@@ -34,6 +34,31 @@ export interface LinkMessage {
   retained: boolean;
 }
 
+/* One message received or published (acknowledged), for the console. */
+export interface LinkTraffic {
+  at: string;
+  direction: 'in' | 'out';
+  topic: string;
+  bytes: number;
+  retained: boolean;
+  qos: number;
+}
+
+/* The link as `show mqtt` shows it. */
+export interface LinkStatus {
+  url: string;
+  clientId: string;
+  connected: boolean;
+  protocolVersion: 5 | 4;
+  upSince?: string;
+  lastError?: string;
+  reconnects: number; /* connection attempts after the first */
+  subscriptions: string[]; /* as the broker granted them on this connection; none while down */
+  recent: LinkTraffic[]; /* newest last */
+}
+
+const RECENT_MESSAGES = 20;
+
 /* Events: 'up' (protocol version, after the subscriptions are acknowledged),
  * 'down' (why), 'message' (LinkMessage). */
 export class MqttLink extends EventEmitter {
@@ -45,6 +70,9 @@ export class MqttLink extends EventEmitter {
   private upSince?: Date;
   private readonly minMs: number;
   private readonly maxMs: number;
+  private reconnects = 0;
+  private subscribed: string[] = [];
+  private readonly recent: LinkTraffic[] = [];
   lastError?: string;
 
   constructor(private readonly opts: LinkOptions) {
@@ -77,8 +105,26 @@ export class MqttLink extends EventEmitter {
     const c = this.client;
     if (!c || !this.connected) return Promise.reject(new VecgateError('MQTT_OFFLINE', `not connected to ${this.opts.url}`));
     return new Promise((resolve, reject) => {
-      c.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve()));
+      c.publish(topic, payload, { qos: 1, retain }, (err) => {
+        if (err) return reject(err);
+        this.note('out', topic, payload.length, retain, 1);
+        resolve();
+      });
     });
+  }
+
+  status(): LinkStatus {
+    return {
+      url: this.opts.url,
+      clientId: this.opts.clientId,
+      connected: this.connected,
+      protocolVersion: this.protocolVersion,
+      ...(this.upSince ? { upSince: this.upSince.toISOString() } : {}),
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+      reconnects: this.reconnects,
+      subscriptions: this.connected ? [...this.subscribed] : [],
+      recent: this.recent.map((m) => ({ ...m })),
+    };
   }
 
   async close(final?: { topic: string; payload: Buffer }): Promise<void> {
@@ -120,16 +166,21 @@ export class MqttLink extends EventEmitter {
     const c = mqtt.connect(o.url, options);
     this.client = c;
     c.on('connect', () => void this.onConnect(c));
-    c.on('message', (topic, payload, packet) => this.emit('message', { topic, payload, retained: packet.retain } satisfies LinkMessage));
+    c.on('message', (topic, payload, packet) => {
+      this.note('in', topic, payload.length, packet.retain, packet.qos);
+      this.emit('message', { topic, payload, retained: packet.retain } satisfies LinkMessage);
+    });
     c.on('error', (err) => this.onError(c, err as Error & { code?: number }));
     c.on('close', () => this.onClose(c));
   }
 
   private async onConnect(c: MqttClient): Promise<void> {
     try {
-      const granted = await c.subscribeAsync(Object.fromEntries(this.opts.subscriptions.map((topic) => [topic, { qos: 1 as const }])));
+      /* mqtt.js never answers a SUBSCRIBE of no topics. */
+      const granted = this.opts.subscriptions.length ? await c.subscribeAsync(Object.fromEntries(this.opts.subscriptions.map((topic) => [topic, { qos: 1 as const }]))) : [];
       const refused = granted.filter((g) => g.qos > 2);
       if (refused.length) this.opts.log.warn({ refused: refused.map((g) => g.topic) }, 'broker refused subscriptions');
+      this.subscribed = granted.filter((g) => g.qos <= 2).map((g) => g.topic);
     } catch (e) {
       this.lastError = `subscribe failed: ${(e as Error).message}`;
       this.opts.log.warn({ err: this.lastError }, 'subscribe failed; reconnecting');
@@ -168,8 +219,14 @@ export class MqttLink extends EventEmitter {
     this.opts.log.debug({ delayMs: delay, err: this.lastError }, 'mqtt reconnect scheduled');
     this.timer = setTimeout(() => {
       if (this.client === c) c.end(true);
-      if (!this.closed) this.connect();
+      if (this.closed) return;
+      this.reconnects++;
+      this.connect();
     }, delay);
+  }
+
+  private note(direction: 'in' | 'out', topic: string, bytes: number, retained: boolean, qos: number): void {
+    if (this.recent.push({ at: new Date().toISOString(), direction, topic, bytes, retained, qos }) > RECENT_MESSAGES) this.recent.shift();
   }
 }
 
