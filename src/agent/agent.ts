@@ -9,7 +9,7 @@ import { Logger } from '../log';
 import { ConfigError, FieldProblem } from '../models/check';
 import { Scheduler, SchedulerOptions, Transaction } from '../scheduler/scheduler';
 import type { TrustAnchor } from '../transport/cose';
-import type { LinkMessage, LinkTls, MqttLink } from '../transport/mqtt';
+import type { LinkMessage, LinkStatus, LinkTls, MqttLink } from '../transport/mqtt';
 import { Topics } from '../transport/topics';
 import { Layer, mergeLayers, parseLayer, sameSources, sha256 } from './layers';
 import { AppliedConfig, ConfigStore, rawDocument, SavedConfig, trustedDocument } from './store';
@@ -186,6 +186,11 @@ export class Agent extends EventEmitter {
     this.log.info({ operations: txn.items.length, ms: txn.durationMs }, 'dataplane restarted and resynced');
     void this.publishState();
     return txn;
+  }
+
+  /* The broker link as `show mqtt` shows it; undefined before connect(). */
+  mqttStatus(): LinkStatus | undefined {
+    return this.link?.status();
   }
 
   /* What `state` reports now. */

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 
 import { Agent } from '../../src/agent/agent';
+import { encodeCbor } from '../../src/transport/codec';
 import { TcpProxy } from '../peers/tcp-proxy';
 import { baseDoc, brokerSuite, makeAgent, Operator, readBack, tempDir } from './fixture';
 
@@ -162,6 +163,33 @@ describe('agent over MQTT against a real mosquitto', function () {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('mqttStatus: connected, subscribed to its config, the document in and its state out', async () => {
+    const a = h.agent();
+    assert.equal(a.mqttStatus(), undefined, 'no broker yet');
+    agent = a;
+    op = await h.operator(a.topics.device);
+    const doc = baseDoc(41);
+    const bytes = encodeCbor(doc);
+    await op.pushBytes(bytes);
+    a.boot();
+    a.connect({ url: h.broker.url });
+    await op.state((st) => st.version === 41);
+    /* The operator may see the state before the agent has the broker's acknowledgement. */
+    for (let i = 0; i < 50 && !a.mqttStatus()!.recent.some((r) => r.topic === a.topics.state); i++) await new Promise((r) => setTimeout(r, 20));
+    const m = a.mqttStatus()!;
+    assert.equal(m.connected, true);
+    assert.equal(m.url, h.broker.url);
+    assert.equal(m.clientId, `vecgate-test-${a.topics.device}`);
+    assert.ok(m.upSince && Date.parse(m.upSince) <= Date.now());
+    assert.deepEqual(m.subscriptions, [a.topics.deviceConfig]);
+    const ins = m.recent.filter((r) => r.direction === 'in');
+    assert.deepEqual(ins.map((r) => [r.topic, r.bytes, r.retained, r.qos]), [[a.topics.deviceConfig, bytes.length, true, 1]]);
+    const outs = m.recent.filter((r) => r.direction === 'out').map((r) => r.topic);
+    assert.ok(outs.includes(a.topics.status) && outs.includes(a.topics.state), outs.join(' '));
+    assert.ok(m.recent.findIndex((r) => r.direction === 'in') < m.recent.map((r) => r.topic).lastIndexOf(a.topics.state), 'newest last: the state follows the document');
+    assert.ok(m.recent.filter((r) => r.topic === a.topics.state).every((r) => r.retained && r.qos === 1));
   });
 
   it('restores everything by resync after a dataplane restart', async () => {
