@@ -5,16 +5,18 @@
 import { EventEmitter } from 'node:events';
 
 import { Dataplane } from '../dataplane/dataplane';
+import { VecgateError } from '../errors';
 import { Logger } from '../log';
 import { ConfigError, FieldProblem } from '../models/check';
 import { Scheduler, SchedulerOptions, Transaction } from '../scheduler/scheduler';
 import type { TrustAnchor } from '../transport/cose';
 import type { LinkMessage, LinkStatus, LinkTls, MqttLink } from '../transport/mqtt';
 import { Topics } from '../transport/topics';
+import { KeptConfigs, KeptLimit, ROLLBACK_KEPT } from './kept-configs';
 import { Layer, mergeLayers, parseLayer, sameSources, sha256 } from './layers';
 import { AppliedConfig, ConfigStore, rawDocument, SavedConfig, trustedDocument } from './store';
 import { COLLECT_AFTER_ITEMS, collectGarbage } from './memory';
-import { composeState, ConfirmReport, RejectionReport, StateReport } from './state-report';
+import { composeState, ConfirmReport, RejectionReport, RollbackReport, StateReport } from './state-report';
 
 /* The codec (cbor-x) is needed once MQTT is: loaded then, not on the way to forwarding. */
 const codec = () => require('../transport/codec') as typeof import('../transport/codec');
@@ -36,6 +38,8 @@ export interface AgentOptions {
   agentVersion: string;
   /* How long after a (re)connect retained documents may keep arriving before the layers are merged. */
   settleMs?: number;
+  /* How many applied configurations are kept for rollback (default ROLLBACK_KEPT). */
+  rollbackKept?: Partial<KeptLimit>;
   log: Logger;
 }
 
@@ -44,6 +48,17 @@ export interface ConnectOptions {
   tls?: LinkTls;
   backoff?: { minMs?: number; maxMs?: number };
   keepaliveSeconds?: number;
+}
+
+/* One transaction as `show config history` lists it. */
+export interface HistoryEntry {
+  seq: number;
+  trigger: string;
+  version: number;
+  started: string;
+  durationMs: number;
+  counts: Record<string, number>; /* items by result */
+  canRollBack: boolean; /* the configuration after it is still kept */
 }
 
 interface ConfirmWindow {
@@ -69,6 +84,11 @@ export class Agent extends EventEmitter {
   private confirmReport?: ConfirmReport;
   /* Layers (by sha256) that commit-confirm took back: not applied again when re-delivered. */
   private readonly reverted = new Set<string>();
+  private readonly kept: KeptConfigs;
+  /* Configurations whose items are validated values (not read from another agent's file). */
+  private readonly validated = new WeakSet<AppliedConfig>();
+  /* Set while the applied configuration is a rollback, not the merge of the fleet's layers. */
+  private rolledBack?: RollbackReport;
   private syncing = false;
   private stopped = false;
   private persistError?: string;
@@ -83,6 +103,7 @@ export class Agent extends EventEmitter {
     this.topics = new Topics(opts.fleet, opts.device);
     this.store = new ConfigStore(opts.stateDir, opts.agentVersion);
     this.order = [...opts.groups.map((g) => `group/${g}`), 'device'];
+    this.kept = new KeptConfigs({ ...ROLLBACK_KEPT, ...opts.rollbackKept });
     this.dp = opts.openDataplane();
     this.scheduler = new Scheduler(this.dp, {
       ...opts.scheduler,
@@ -131,7 +152,7 @@ export class Agent extends EventEmitter {
       this.log.error({ err: (e as Error).message }, 'persisted configuration unreadable; starting empty');
     }
     if (!saved) {
-      this.scheduler.resync(this.dp, 'boot');
+      this.keep(this.scheduler.resync(this.dp, 'boot'));
       return undefined;
     }
     let txn: Transaction;
@@ -143,7 +164,9 @@ export class Agent extends EventEmitter {
       return undefined;
     }
     this.applied = { document: saved.document, sources: saved.sources };
+    if (trusted) this.validated.add(this.applied);
     this.appliedAt = new Date(saved.savedAt);
+    this.keep(txn);
     if (saved.confirm) {
       this.openConfirm(saved.confirm.seconds, saved.confirm.previous, null, saved.sources);
     }
@@ -182,6 +205,7 @@ export class Agent extends EventEmitter {
     }
     this.dp = this.opts.openDataplane();
     const txn = this.scheduler.resync(this.dp, 'dataplane-restart');
+    this.keep(txn);
     this.dp.start();
     this.log.info({ operations: txn.items.length, ms: txn.durationMs }, 'dataplane restarted and resynced');
     void this.publishState();
@@ -191,6 +215,73 @@ export class Agent extends EventEmitter {
   /* The broker link as `show mqtt` shows it; undefined before connect(). */
   mqttStatus(): LinkStatus | undefined {
     return this.link?.status();
+  }
+
+  /* The scheduler's transactions, oldest first, with what each did and
+   * whether the configuration after it can be gone back to. */
+  configHistory(): HistoryEntry[] {
+    return this.scheduler.history().map((t) => ({
+      seq: t.seq,
+      trigger: t.trigger,
+      version: t.version,
+      started: t.started,
+      durationMs: t.durationMs,
+      counts: countResults(t),
+      canRollBack: !!this.kept.get(t.seq),
+    }));
+  }
+
+  /* Applies the whole configuration as it stood right after transaction
+   * `seq`, and saves it: the console's way back. It runs until the fleet's
+   * next document, or the next delivery of the current one (a reconnect),
+   * replaces it: the fleet stays the source of truth. Refused (VecgateError,
+   * nothing changed) for a transaction not kept, or while a commit-confirm
+   * window is open. */
+  rollback(seq: number): Transaction {
+    const target = this.rollbackTarget(seq);
+    let txn: Transaction;
+    try {
+      txn = this.scheduler.apply(this.validated.has(target) ? trustedDocument(target.document, this.scheduler.registry) : target.document, 'rollback');
+    } catch (e) {
+      throw new VecgateError('ROLLBACK_REFUSED', `cannot roll back to transaction ${seq}: ${(e as Error).message}; the running configuration is unchanged`, { cause: e });
+    }
+    this.applied = target;
+    this.appliedAt = new Date();
+    this.rolledBack = { toTransaction: seq, transaction: txn.seq, at: this.appliedAt.toISOString() };
+    this.persist();
+    this.keep(txn);
+    this.log.info({ version: target.document.version, toTransaction: seq, txn: txn.seq, ms: txn.durationMs, ...countResults(txn) }, `rolled back to the configuration after transaction ${seq}`);
+    this.logNotConfigured(txn);
+    this.afterLargeTransaction(txn);
+    this.emit('applied', txn);
+    void this.publishState();
+    return txn;
+  }
+
+  private rollbackTarget(seq: number): AppliedConfig {
+    const history = this.scheduler.history();
+    const first = history[0]?.seq ?? 0;
+    const last = history.at(-1)?.seq ?? 0;
+    if (!Number.isInteger(seq) || seq < 1 || seq > last) {
+      throw new VecgateError('ROLLBACK_UNKNOWN', `cannot roll back to transaction ${seq}: there is no such transaction (${last ? `the last is ${last}` : 'none yet'})`);
+    }
+    if (this.confirm) {
+      const until = new Date(this.confirm.appliedAt + this.confirm.seconds * 1000).toISOString();
+      throw new VecgateError('ROLLBACK_CONFIRM_OPEN', `cannot roll back to transaction ${seq} while a commit-confirm window is open (until ${until}): the change must be confirmed or reverted first`);
+    }
+    const k = this.kept.get(seq);
+    if (k) return k;
+    const { documents, items } = this.kept.limit;
+    const why =
+      seq < first ? `it is older than the history kept (transactions ${first} to ${last})`
+      : k === null ? 'no configuration was applied then'
+      : `its configuration is no longer kept (the last ${documents} configurations, ${items} items in all, are)`;
+    throw new VecgateError('ROLLBACK_NOT_KEPT', `cannot roll back to transaction ${seq}: ${why}`);
+  }
+
+  /* After every transaction: what is applied now is the configuration after it. */
+  private keep(txn: Transaction): void {
+    this.kept.keep(txn.seq, this.applied, this.scheduler.history()[0]?.seq ?? txn.seq);
   }
 
   /* What `state` reports now. */
@@ -206,6 +297,7 @@ export class Agent extends EventEmitter {
       confirm: this.confirm
         ? { state: 'waiting', seconds: this.confirm.seconds, deadline: new Date(this.confirm.appliedAt + this.confirm.seconds * 1000).toISOString() }
         : this.confirmReport,
+      rollback: this.rolledBack,
       image: { agent: this.opts.agentVersion, variant: this.dp.variantInfo.variant },
     });
   }
@@ -280,7 +372,9 @@ export class Agent extends EventEmitter {
       this.log.info({ source }, 'layer cleared');
     } else {
       const digest = sha256(m.payload);
-      if (this.layers.get(source)?.sha256 === digest) return;
+      /* The same bytes again change nothing, unless a rollback runs: then
+       * they bring the fleet's configuration back. */
+      if (this.layers.get(source)?.sha256 === digest && !this.rolledBack) return;
       if (this.reverted.has(digest)) {
         this.log.info({ source }, 'document was reverted by commit-confirm; not applied again');
         return;
@@ -314,6 +408,7 @@ export class Agent extends EventEmitter {
     }
     if (this.applied && sameSources(sources, this.applied.sources)) {
       this.appliedLayers = new Map(this.layers); /* after a boot, the layers behind the saved document */
+      this.rolledBack = undefined; /* rolled back to what the fleet has now */
       void this.publishState();
       return;
     }
@@ -336,7 +431,10 @@ export class Agent extends EventEmitter {
     if (this.rejected && changed.some((s) => s.source === this.rejected!.source)) this.rejected = undefined;
     const document = rawDocument(valid);
     this.applied = { document, sources };
+    this.validated.add(this.applied);
     this.appliedAt = new Date();
+    this.rolledBack = undefined;
+    this.keep(txn);
     if (this.confirm) this.closeConfirm();
     if (confirmSeconds > 0) {
       this.confirmReport = undefined;
@@ -410,6 +508,8 @@ export class Agent extends EventEmitter {
     this.appliedLayers = new Map(this.layers);
     this.applied = target;
     this.appliedAt = new Date();
+    this.rolledBack = undefined;
+    this.keep(txn);
     this.confirmReport = { state: 'reverted', seconds: c.seconds, at: this.appliedAt.toISOString(), reason: why, revertedTo: target.document.version };
     this.persist();
     this.log.warn({ reason: why, version: target.document.version, txn: txn.seq }, 'commit-confirm: reverted to the previous configuration');
@@ -433,7 +533,9 @@ export class Agent extends EventEmitter {
 
   /* Transactions the scheduler starts itself (retries) are reported too. */
   private onRetry(t: Transaction): void {
-    if (t.trigger === 'retry') void this.publishState();
+    if (t.trigger !== 'retry') return;
+    this.keep(t);
+    void this.publishState();
   }
 }
 

@@ -22,6 +22,14 @@ export interface ConfirmReport {
   revertedTo?: number;
 }
 
+/* Present while the applied configuration is a console rollback rather than
+ * the merge of the fleet's documents. */
+export interface RollbackReport {
+  toTransaction: number; /* the configuration after this transaction */
+  transaction: number; /* the rollback's own */
+  at: string;
+}
+
 export interface StateReport {
   seq: number;
   device: string;
@@ -36,6 +44,7 @@ export interface StateReport {
   rejected?: RejectionReport;
   persistError?: string; /* the applied config could not be saved: a power cut would lose it */
   commitConfirm?: ConfirmReport;
+  rollback?: RollbackReport;
   image: { agent: string; variant: string };
 }
 
@@ -52,6 +61,7 @@ export function composeState(s: {
   rejected?: RejectionReport;
   persistError?: string;
   confirm?: ConfirmReport;
+  rollback?: RollbackReport;
   image: { agent: string; variant: string };
 }): StateReport {
   const st = s.scheduler.state();
@@ -72,6 +82,7 @@ export function composeState(s: {
     ...(s.rejected ? { rejected: s.rejected } : {}),
     ...(s.persistError ? { persistError: s.persistError } : {}),
     ...(s.confirm ? { commitConfirm: s.confirm } : {}),
+    ...(s.rollback ? { rollback: s.rollback } : {}),
     image: s.image,
   };
 }
