@@ -166,10 +166,12 @@ static uint32_t pcap_tx(vg_main_t *dp, vg_thread_t *th, vg_interface_t *itf, uin
                         uint32_t n) {
   vg_pcap_dev_t *dev = itf->dev;
   uint64_t now = vg_time_ns(), bytes = 0;
+  pthread_mutex_lock(&dev->tx_lock);
   for (uint32_t i = 0; i < n; i++) {
     bytes += vg_buffer_length_in_chain(vg_buffer(dp, bi[i]));
     vg_pcap_write_buffer(dp, dev->tx, bi[i], now);
   }
+  pthread_mutex_unlock(&dev->tx_lock);
   vg_if_count_tx(dp, th, itf->sw_if_index, n, bytes);
   vg_buffer_free(th, bi, n);
   return n;
@@ -195,6 +197,7 @@ int vg_pcap_interface_create(vg_dp_t *dp, const char *name, const char *rx_path,
                              uint32_t rx_loops, const char *tx_path) {
   vg_pcap_dev_t *dev = calloc(1, sizeof *dev);
   if (!dev) return vg_error(VG_E_NOMEM, "pcap interface");
+  pthread_mutex_init(&dev->tx_lock, NULL);
   int rc = 0;
   if (rx_path && *rx_path) rc = vg_pcap_load(rx_path, &dev->rx);
   if (!rc && tx_path && *tx_path) rc = vg_pcap_writer_open(tx_path, &dev->tx);

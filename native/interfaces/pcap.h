@@ -44,6 +44,7 @@ typedef struct {
   uint32_t rx_next;   /* next record */
   int rx_done;
   vg_pcap_writer_t *tx;
+  pthread_mutex_t tx_lock; /* workers sending at once would interleave records */
 } vg_pcap_dev_t;
 
 int vg_pcap_is_pcap(vg_interface_t *itf);
