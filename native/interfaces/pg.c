@@ -660,9 +660,12 @@ int vg_pg_stream_status(vg_dp_t *dp, uint32_t stream, vg_pg_status_t *out) {
   vg_pg_stream_t *s = stream_get(dp, stream);
   int rc = 0;
   if (!s) rc = vg_error(VG_E_NOTFOUND, "no pg stream %u", stream);
-  else
+  else {
+    vg_barrier_sync(dp); /* the sending thread writes these as it goes */
     *out = (vg_pg_status_t){s->sent, s->bytes, s->first_ns, s->last_ns, (uint32_t)s->done,
                             (uint32_t)s->enabled};
+    vg_barrier_release(dp);
+  }
   pthread_mutex_unlock(&dp->api_lock);
   return rc;
 }
