@@ -111,6 +111,7 @@ void vg_dp_destroy(vg_dp_t *dp) {
   vg_stats_free(dp);
   free(dp->eth_redirect);
   vg_l2_free(dp);
+  vg_pcap_trace_free(dp);
   vg_ip4_free(dp);
   pthread_mutex_destroy(&dp->api_lock);
   free(dp);

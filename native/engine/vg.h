@@ -21,6 +21,7 @@
 #define VG_PREFETCH(p) __builtin_prefetch((p), 0, 3)
 #define VG_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
 #define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define VG_NONE UINT32_MAX /* no interface (and other absent indices) */
 
 typedef struct vg_dp vg_main_t;
 typedef struct vg_thread vg_thread_t;
@@ -142,6 +143,10 @@ struct vg_dp {
   uint32_t n_eth_redirect;
   /* L2 bridging (l2/bridge.c): NULL until the first bridge-domain call */
   struct vg_l2_main *l2;
+  /* pcap capture (engine/pcap-trace.c): the VG_PCAP_* bits being captured
+   * now, read once per frame; 0 unless a capture is on and not yet full. */
+  _Atomic uint32_t pcap_capture;
+  struct vg_pcap_trace *pcap_trace;
 };
 
 /* ---- errors (vg_last_error) ---- */
@@ -240,6 +245,26 @@ void vg_trace_maybe_start(vg_thread_t *th, vg_node_t *node, vg_buffer_t *b);
 /* Reserves `size` bytes of trace record for `node` on a traced packet. */
 void *vg_trace_record(vg_thread_t *th, vg_node_t *node, vg_buffer_t *b, uint32_t size);
 static inline int vg_traced(const vg_buffer_t *b) { return b->flags & VG_BUF_TRACED; }
+
+/* ---- pcap capture (engine/pcap-trace.c) ---- */
+/* Captures the frames of bi[] that the capture's interface filter takes;
+ * dev_sw: a second interface that matches the filter (the device of a
+ * sub-interface's tx), or VG_NONE. */
+void vg_pcap_capture(vg_main_t *dp, uint32_t what, const uint32_t *bi, uint32_t n, uint32_t dev_sw);
+/* The per-frame check: one predicted branch while no capture is on. */
+static inline void vg_pcap_maybe_capture(vg_main_t *dp, uint32_t what, const uint32_t *bi,
+                                         uint32_t n, uint32_t dev_sw) {
+  if (VG_UNLIKELY(atomic_load_explicit(&dp->pcap_capture, memory_order_relaxed) & what))
+    vg_pcap_capture(dp, what, bi, n, dev_sw);
+}
+/* Input nodes hand what they received to the graph through this, so the rx
+ * capture sees it first. */
+static inline void vg_input_enqueue(vg_main_t *dp, vg_thread_t *th, uint32_t node_index,
+                                    const uint32_t *bi, uint32_t n) {
+  vg_pcap_maybe_capture(dp, VG_PCAP_RX, bi, n, VG_NONE);
+  vg_enqueue(th, node_index, bi, n);
+}
+void vg_pcap_trace_free(vg_main_t *dp);
 
 /* ---- memory ---- */
 /* 2 MB aligned memory: hugetlbfs pages if asked and available, else THP. */

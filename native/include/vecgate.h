@@ -280,6 +280,38 @@ int vg_trace_clear(vg_dp_t *dp);
  * length the whole text needs, without the NUL. */
 int64_t vg_trace_format(vg_dp_t *dp, char *buf, uint64_t size);
 
+/* ---- Packet capture ---------------------------------------------------------
+ * `pcap trace rx tx drop max N file F`: captures into memory the first
+ * max_packets frames received (rx: as the input nodes hand them to the
+ * graph), sent (tx: as interface-output gives them to the device) and/or
+ * dropped (drop: at error-drop, from their Ethernet header when they still
+ * have it) on interface sw_if_index only (rx and drop: the receiving
+ * interface as its device saw it; tx: the interface sent out of or its
+ * device), or on every interface with UINT32_MAX. Frames are captured
+ * whole, chains included (up to 65535 bytes), stamped with CLOCK_REALTIME.
+ * Capture stops by itself at max_packets. vg_pcap_trace_on creates path at
+ * once (an unwritable path fails there); vg_pcap_trace_off writes what was
+ * captured to it as a pcap file (LINKTYPE_ETHERNET) and returns how many
+ * frames it wrote. Errors: VG_E_INVAL for what 0 or unknown bits,
+ * max_packets outside 1..1000000, a path empty or of 256 bytes or more, an
+ * interface that does not exist (VG_E_NOTFOUND); VG_E_STATE when a capture
+ * is already on (on) or none is (off); VG_E_IO when the file cannot be
+ * written. While off, the frame path pays one predicted branch per frame. */
+#define VG_PCAP_RX 1u
+#define VG_PCAP_TX 2u
+#define VG_PCAP_DROP 4u
+#define VG_PCAP_MAX_PACKETS 1000000u
+int vg_pcap_trace_on(vg_dp_t *dp, uint32_t what, uint32_t max_packets, const char *path,
+                     uint32_t sw_if_index);
+int64_t vg_pcap_trace_off(vg_dp_t *dp);
+/* The capture in progress: all zero while none is on. captured: frames
+ * taken so far (at most max_packets). */
+typedef struct {
+  uint32_t on, what, max_packets, captured, sw_if_index;
+  char path[256];
+} vg_pcap_trace_status_t;
+int vg_pcap_trace_status(vg_dp_t *dp, vg_pcap_trace_status_t *out);
+
 /* ---- Graph introspection --------------------------------------------------- */
 int vg_node_count(vg_dp_t *dp);
 int vg_node_find(vg_dp_t *dp, const char *name);

@@ -147,6 +147,14 @@ void vg_pcap_write_buffer(vg_main_t *dp, vg_pcap_writer_t *w, uint32_t bi, uint6
   w->n_packets++;
 }
 
+void vg_pcap_write_frame(vg_pcap_writer_t *w, const uint8_t *data, uint32_t caplen,
+                         uint32_t orig_len, uint64_t ns) {
+  uint32_t rec[4] = {(uint32_t)(ns / 1000000000u), (uint32_t)(ns % 1000000000u), caplen, orig_len};
+  if (fwrite(rec, sizeof rec, 1, w->f) != 1 || (caplen && fwrite(data, caplen, 1, w->f) != 1))
+    w->failed = 1;
+  w->n_packets++;
+}
+
 int vg_pcap_writer_flush(vg_pcap_writer_t *w) {
   if (fflush(w->f) != 0 || w->failed) return vg_error(VG_E_IO, "pcap write failed");
   return 0;

@@ -33,6 +33,9 @@ typedef struct {
 int vg_pcap_writer_open(const char *path, vg_pcap_writer_t **out);
 /* Writes the frame of the chain at bi (up to VG_PCAP_MAX_FRAME bytes). */
 void vg_pcap_write_buffer(vg_main_t *dp, vg_pcap_writer_t *w, uint32_t bi, uint64_t now_ns);
+/* Writes one record: caplen bytes of a frame that had orig_len. */
+void vg_pcap_write_frame(vg_pcap_writer_t *w, const uint8_t *data, uint32_t caplen,
+                         uint32_t orig_len, uint64_t ns);
 int vg_pcap_writer_flush(vg_pcap_writer_t *w);
 int vg_pcap_writer_close(vg_pcap_writer_t *w);
 

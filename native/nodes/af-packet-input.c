@@ -109,7 +109,7 @@ static uint32_t drain(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_interf
   if (truncated) vg_node_count_error(th, node, AF_PACKET_ERR_TRUNCATED, truncated);
   if (no_buffer) vg_node_count_error(th, node, AF_PACKET_ERR_NO_BUFFER, no_buffer);
   if (truncated + no_buffer) vg_if_count_drop(dp, th, itf->sw_if_index, truncated + no_buffer);
-  vg_enqueue_next(th, node, NEXT_ETHERNET, bi, n);
+  vg_input_enqueue(dp, th, node->next[NEXT_ETHERNET], bi, n);
   vg_if_count_rx(dp, th, itf->sw_if_index, n, bytes);
   return n;
 }

@@ -53,6 +53,7 @@ static uint32_t error_drop_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, v
     th->errors[error] += run;
     if (sw < dp->n_interfaces) vg_if_count_drop(dp, th, sw, run);
   }
+  vg_pcap_maybe_capture(dp, VG_PCAP_DROP, f->bi, n, VG_NONE);
   vg_buffer_free(th, f->bi, n);
   return n;
 }

@@ -31,6 +31,7 @@ static void send_run(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, uint32_t *
       for (uint32_t i = 0; i < n; i++) bytes += vg_buffer_length_in_chain(vg_buffer(dp, bi[i]));
       vg_if_count_tx(dp, th, sw, n, bytes);
     }
+    vg_pcap_maybe_capture(dp, VG_PCAP_TX, bi, n, dev->sw_if_index);
     dev->tx(dp, th, dev, bi, n);
     return;
   }

@@ -47,7 +47,7 @@ static uint32_t replay(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_inter
     dev->rx_loop++;
     if (dev->rx_loops && dev->rx_loop >= dev->rx_loops) dev->rx_done = 1;
   }
-  vg_enqueue_next(th, node, NEXT_ETHERNET, bi, n);
+  vg_input_enqueue(dp, th, node->next[NEXT_ETHERNET], bi, n);
   vg_if_count_rx(dp, th, itf->sw_if_index, n, bytes);
   return n;
 }

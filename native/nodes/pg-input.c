@@ -55,7 +55,7 @@ static uint32_t send_stream(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_
       }
     }
   }
-  vg_enqueue(th, s->node, bi, n);
+  vg_input_enqueue(dp, th, s->node, bi, n);
   vg_if_count_rx(dp, th, s->sw_if_index, n, bytes);
   if (!s->first_ns) s->first_ns = now;
   s->last_ns = now;
