@@ -112,6 +112,7 @@ void vg_dp_destroy(vg_dp_t *dp) {
   free(dp->eth_redirect);
   vg_l2_free(dp);
   vg_pcap_trace_free(dp);
+  vg_ping_free(dp);
   vg_ip4_free(dp);
   pthread_mutex_destroy(&dp->api_lock);
   free(dp);

@@ -147,6 +147,8 @@ struct vg_dp {
    * now, read once per frame; 0 unless a capture is on and not yet full. */
   _Atomic uint32_t pcap_capture;
   struct vg_pcap_trace *pcap_trace;
+  /* ping (ip4/ping.c): NULL until the first vg_ip4_ping_send */
+  struct vg_ping_main *ping;
 };
 
 /* ---- errors (vg_last_error) ---- */
@@ -265,6 +267,9 @@ static inline void vg_input_enqueue(vg_main_t *dp, vg_thread_t *th, uint32_t nod
   vg_enqueue(th, node_index, bi, n);
 }
 void vg_pcap_trace_free(vg_main_t *dp);
+
+/* ---- ping (ip4/ping.c) ---- */
+void vg_ping_free(vg_main_t *dp);
 
 /* ---- memory ---- */
 /* 2 MB aligned memory: hugetlbfs pages if asked and available, else THP. */

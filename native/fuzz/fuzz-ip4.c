@@ -3,7 +3,10 @@
  * local/icmp-error/arp and arp-input must count and drop, answer or
  * forward it, never crash or leak. The first input byte picks how the frame
  * is aimed: at the port's MAC or broadcast, so the IPv4 and ARP paths are
- * reached rather than dropped at the MAC check. */
+ * reached rather than dropped at the MAC check. Pings with identifier
+ * 0x4242 (sequence 1..4) are outstanding, so echo replies reach the ping
+ * recorder (seed ping-reply), and a pcap capture of every frame received,
+ * sent and dropped is on, written out and started again every 256 inputs. */
 #include <stdlib.h>
 
 #include "../ip4/ip4.h"
@@ -30,6 +33,16 @@ static void setup(vg_dp_t *dp) {
     abort();
   port = (uint32_t)a;
   vg_interface_get_mac(dp, port, port_mac);
+  for (uint16_t seq = 1; seq <= 4; seq++)
+    if (vg_ip4_ping_send(dp, 0, IP(10, 1, 0, 2), 0, 0x4242, seq, 8)) abort();
+  vg_dp_run_until_idle(dp, 8);
+}
+
+static void capture_cycle(vg_dp_t *dp) {
+  static uint32_t n;
+  if (n++ % 256) return;
+  if (n > 1 && vg_pcap_trace_off(dp) < 0) abort();
+  if (vg_pcap_trace_on(dp, VG_PCAP_RX | VG_PCAP_TX | VG_PCAP_DROP, 64, "/dev/null", VG_NONE)) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static int ready;
   if (!ready) setup(dp), ready = 1;
   if (size < 2) return 0;
+  capture_cycle(dp);
   uint8_t frame[2048];
   size_t n = size - 1 < sizeof frame ? size - 1 : sizeof frame;
   memcpy(frame, data + 1, n);
@@ -45,6 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   else if (n >= 6 && (data[0] & 2)) memset(frame, 0xff, 6);
   fuzz_inject_on(dp, "ethernet-input", port, frame, n, 0);
   vg_dp_run_until_idle(dp, 8); /* also applies what ARP learned */
+  vg_ping_reply_t replies[8];
+  vg_ip4_ping_replies(dp, replies, 8);
   fuzz_check_pool(dp);
   return 0;
 }

@@ -190,6 +190,35 @@ int vg_ip4_neighbor_delete(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr);
 int vg_proxy_arp_add(vg_dp_t *dp, uint32_t vrf, uint32_t lo, uint32_t hi);
 int64_t vg_ip4_fib_format(vg_dp_t *dp, uint32_t vrf, char *buf, uint64_t size);
 
+/* Ping from the dataplane. Sends one ICMP echo request to dst in vrf
+ * through the FIB (it enters ip4-lookup as if routed by the box), source
+ * address src (0: the output interface's address on dst's network, else its
+ * first; dst itself for an address of the box), identifier id, sequence
+ * seq, with size bytes of ICMP payload (0..1472, a counting pattern). The
+ * request is queued and built by the ip4-ping input node on thread 0: the
+ * running dataplane sends it within a loop, a stopped one on the next
+ * vg_dp_run_until_idle. An unreachable destination is refused here:
+ * VG_E_NOTFOUND when the VRF does not exist or its FIB drops, prohibits or
+ * has no route to dst; VG_E_STATE when the output interface has no IPv4
+ * address to send from; VG_E_LIMIT when 64 requests wait unsent. A next hop
+ * without ARP entry turns the first request into an ARP request, as a
+ * forwarded packet would. */
+int vg_ip4_ping_send(vg_dp_t *dp, uint32_t vrf, uint32_t dst, uint32_t src, uint16_t id,
+                     uint16_t seq, uint32_t size);
+typedef struct {
+  uint32_t src;     /* who answered */
+  uint16_t id, seq;
+  uint32_t bytes;   /* ICMP bytes received (header and payload, as ping prints) */
+  uint8_t ttl, pad[3];
+  uint64_t rtt_ns;  /* from the request leaving ip4-ping to the reply reaching ip4-local */
+} vg_ping_reply_t;
+/* Echo replies received for (id, seq) pairs among the last 256 sent by
+ * vg_ip4_ping_send, oldest first; drained as read (ip4-local counts them as
+ * "echo replies to our pings"; others stay "echo replies received"). At
+ * most 1024 wait: the oldest give way. Returns how many were copied; max 0
+ * (out NULL) returns how many wait, draining none. */
+int vg_ip4_ping_replies(vg_dp_t *dp, vg_ping_reply_t *out, uint32_t max);
+
 /* Dumps (see "Reading the tables back"). */
 typedef struct {
   uint32_t sw_if_index, addr, len;

@@ -1,17 +1,19 @@
 /* ip4-local: packets for the box itself. ICMP echo requests are answered
- * here, in the graph; UDP to a port nothing listens on gets ICMP port
+ * here, in the graph; echo replies to the box's own pings are handed to
+ * the ping API (ip4/ping.c); UDP to a port nothing listens on gets ICMP port
  * unreachable; other protocols get protocol unreachable. */
 #include <stdio.h>
 #include <string.h>
 
 #include "../engine/checksum.h"
-#include "../ip4/ip4.h"
+#include "../ip4/ping.h"
 
 enum { NEXT_DROP, NEXT_LOOKUP, NEXT_ICMP_ERROR };
 
 #define IP4_LOCAL_ERRORS(_)                                        \
   _(ECHO_REPLIED, "echo requests answered")                       \
   _(ECHO_REPLY_IN, "echo replies received")                       \
+  _(ECHO_REPLY_PING, "echo replies to our pings")                 \
   _(ICMP_SHORT, "ICMP message too short")                         \
   _(ICMP_CHAINED, "ICMP message larger than one buffer (not answered)") \
   _(ICMP_CHECKSUM, "bad ICMP checksum")                           \
@@ -44,13 +46,17 @@ static uint16_t drop(vg_node_t *node, vg_buffer_t *b, uint32_t err) {
   return NEXT_DROP;
 }
 
-static uint16_t icmp(vg_thread_t *th, vg_node_t *node, vg_buffer_t *b, uint8_t *ip, uint32_t hl) {
+static uint16_t icmp(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b, uint8_t *ip,
+                     uint32_t hl) {
   uint32_t total = (uint32_t)(ip[2] << 8 | ip[3]);
   if (total < hl + 8) return drop(node, b, ERR_ICMP_SHORT);
   if (b->flags & VG_BUF_NEXT_PRESENT) return drop(node, b, ERR_ICMP_CHAINED);
   uint8_t *m = ip + hl;
   if (vg_csum_fold(vg_csum_add(0, m, total - hl)) != 0) return drop(node, b, ERR_ICMP_CHECKSUM);
-  if (m[0] == 0) return drop(node, b, ERR_ECHO_REPLY_IN); /* consumed */
+  if (m[0] == 0) { /* consumed */
+    if (dp->ping && m[1] == 0 && vg_ping_reply_in(dp, ip, hl, total)) return drop(node, b, ERR_ECHO_REPLY_PING);
+    return drop(node, b, ERR_ECHO_REPLY_IN);
+  }
   if (m[0] != 8 || m[1] != 0) return drop(node, b, ERR_ICMP_OTHER);
   /* The reply: swap the addresses, type 8 -> 0 (checksum word 0x0800 less). */
   uint8_t a[4];
@@ -69,7 +75,6 @@ static uint16_t icmp(vg_thread_t *th, vg_node_t *node, vg_buffer_t *b, uint8_t *
 }
 
 static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
-  (void)dp;
   uint8_t *ip = vg_buffer_current(b);
   uint32_t hl = (uint32_t)(ip[0] & 0x0f) * 4;
   if (VG_UNLIKELY(vg_traced(b))) {
@@ -79,7 +84,7 @@ static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t
   if ((ip[6] & 0x3f) || ip[7]) return drop(node, b, ERR_FRAGMENT);
   vg_ip4_opaque_t *o = vg_ip4_opaque(b);
   switch (ip[9]) {
-  case 1: return icmp(th, node, b, ip, hl);
+  case 1: return icmp(dp, th, node, b, ip, hl);
   case 6: return drop(node, b, ERR_TCP);
   case 17:
     b->error = vg_node_error(node, ERR_UDP_CLOSED);
