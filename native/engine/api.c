@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "text.h"
 #include "vg.h"
@@ -169,12 +171,16 @@ static void maintenance(vg_main_t *dp, vg_thread_t *th, int locked) {
   if (!locked) pthread_mutex_unlock(&dp->api_lock);
 }
 
+static void thread_name(const vg_thread_t *th, char name[16]) {
+  snprintf(name, 16, "vg-dp-%u", th->index);
+}
+
 static void *thread_main(void *arg) {
   vg_thread_t *th = arg;
   vg_main_t *dp = th->dp;
   uint32_t idle = 0;
   char name[16];
-  snprintf(name, sizeof name, "vg-dp-%u", th->index);
+  thread_name(th, name);
   pthread_setname_np(pthread_self(), name);
   if (th->cpu >= 0) {
     cpu_set_t set;
@@ -182,6 +188,7 @@ static void *thread_main(void *arg) {
     CPU_SET(th->cpu, &set);
     pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort: the core may be gone */
   }
+  atomic_store(&th->os_tid, (int32_t)syscall(SYS_gettid)); /* vg_dp_start waits for this */
   while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
     vg_barrier_check(dp);
     maintenance(dp, th, 0);
@@ -213,11 +220,17 @@ int vg_dp_start(vg_dp_t *dp) {
   for (uint32_t t = 0; t < dp->n_threads; t++)
     if (pthread_create(&dp->threads[t].tid, NULL, thread_main, &dp->threads[t]) != 0) {
       atomic_store(&dp->stop, 1);
-      for (uint32_t j = 0; j < t; j++) pthread_join(dp->threads[j].tid, NULL);
+      for (uint32_t j = 0; j < t; j++) {
+        pthread_join(dp->threads[j].tid, NULL);
+        atomic_store(&dp->threads[j].os_tid, 0);
+      }
       atomic_store(&dp->running, 0);
       rc = vg_error(VG_E_IO, "cannot start dataplane thread %u", t);
       goto out;
     }
+  /* Named, pinned and known by its thread id before start returns. */
+  for (uint32_t t = 0; t < dp->n_threads; t++)
+    while (!atomic_load(&dp->threads[t].os_tid)) sched_yield();
 out:
   pthread_mutex_unlock(&dp->api_lock);
   return rc;
@@ -227,11 +240,28 @@ int vg_dp_stop(vg_dp_t *dp) {
   pthread_mutex_lock(&dp->api_lock);
   if (atomic_load(&dp->running)) {
     atomic_store(&dp->stop, 1);
-    for (uint32_t t = 0; t < dp->n_threads; t++) pthread_join(dp->threads[t].tid, NULL);
+    for (uint32_t t = 0; t < dp->n_threads; t++) {
+      pthread_join(dp->threads[t].tid, NULL);
+      atomic_store(&dp->threads[t].os_tid, 0);
+    }
     atomic_store(&dp->running, 0);
   }
   pthread_mutex_unlock(&dp->api_lock);
   return 0;
+}
+
+int vg_thread_dump(vg_dp_t *dp, vg_thread_info_t *out, uint32_t max) {
+  pthread_mutex_lock(&dp->api_lock);
+  for (uint32_t t = 0; t < dp->n_threads && t < max; t++) {
+    vg_thread_t *th = &dp->threads[t];
+    memset(&out[t], 0, sizeof out[t]);
+    out[t].index = t;
+    thread_name(th, out[t].name);
+    out[t].cpu = th->cpu;
+    out[t].tid = atomic_load(&th->os_tid);
+  }
+  pthread_mutex_unlock(&dp->api_lock);
+  return (int)dp->n_threads;
 }
 
 int vg_dp_is_running(vg_dp_t *dp) { return atomic_load(&dp->running); }

@@ -2,6 +2,7 @@
  * of free indices per thread so the packet path rarely takes the lock.
  * Freed buffers go back on top of the thread's cache (LIFO), so a steady
  * stream reuses the same few hundred buffers, which stay in cache. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,23 @@ uint32_t vg_buffer_pool_available(vg_main_t *dp) {
   pthread_mutex_unlock(&dp->pool_lock);
   for (uint32_t t = 0; t < dp->n_threads; t++) n += dp->threads[t].n_cached;
   return n;
+}
+
+int vg_buffer_pool_info(vg_dp_t *dp, vg_buffer_pool_info_t *out) {
+  pthread_mutex_lock(&dp->api_lock);
+  vg_barrier_sync(dp); /* the threads' caches hold still */
+  memset(out, 0, sizeof *out);
+  out->total = dp->n_buffers;
+  pthread_mutex_lock(&dp->pool_lock);
+  out->free = dp->pool_free->n;
+  pthread_mutex_unlock(&dp->pool_lock);
+  for (uint32_t t = 0; t < dp->n_threads; t++) out->cached += dp->threads[t].n_cached;
+  out->data_size = VG_BUFFER_DATA_SIZE;
+  out->buffer_size = VG_BUFFER_STRIDE;
+  snprintf(out->backing, sizeof out->backing, "%s", dp->buffer_backing);
+  vg_barrier_release(dp);
+  pthread_mutex_unlock(&dp->api_lock);
+  return 0;
 }
 
 static void cache_refill(vg_thread_t *th, uint32_t want) {

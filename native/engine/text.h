@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-typedef struct {
+typedef struct vg_text {
   char *buf;
   uint64_t size, len;
 } vg_text_t;

@@ -95,10 +95,12 @@ struct vg_thread {
   uint32_t trace_remaining; /* packets still to mark at the traced input node */
   uint32_t trace_node;
   uint64_t last_clock;
+  _Atomic int32_t os_tid;     /* Linux thread id while running, else 0 */
 };
 
 typedef struct vg_interface vg_interface_t;
 typedef struct vg_pg_stream vg_pg_stream_t;
+struct vg_text;
 
 struct vg_dp {
   /* buffer pool */
@@ -279,7 +281,9 @@ void vg_mem_free_huge(void *p, uint64_t size);
 /* ---- interfaces (interfaces/interface.c) ---- */
 typedef uint32_t vg_tx_fn_t(vg_main_t *dp, vg_thread_t *th, vg_interface_t *itf, uint32_t *bi,
                             uint32_t n);
-#define VG_NONE UINT32_MAX
+/* `show hardware-interfaces`: the driver's lines for one interface, each
+ * indented by two spaces. Called under the API lock and the barrier. */
+typedef void vg_format_hw_fn_t(vg_main_t *dp, vg_interface_t *itf, struct vg_text *t);
 
 struct vg_interface {
   uint32_t sw_if_index;
@@ -306,6 +310,7 @@ struct vg_interface {
   vg_tx_fn_t *tx;   /* NULL: frames out of this interface are dropped */
   void (*destroy)(vg_main_t *dp, vg_interface_t *itf);
   int (*flush)(vg_main_t *dp, vg_interface_t *itf);
+  vg_format_hw_fn_t *format_hw;
   void *dev;        /* device state */
 };
 int vg_interface_add(vg_main_t *dp, const char *name, const char *type, vg_interface_t **out);
@@ -316,6 +321,7 @@ typedef struct {
   vg_tx_fn_t *tx;
   void (*destroy)(vg_main_t *dp, vg_interface_t *itf);
   int (*flush)(vg_main_t *dp, vg_interface_t *itf);
+  vg_format_hw_fn_t *format_hw;
   const char *input_node; /* polled once the interface exists, or NULL */
   const char *host_if;    /* the Linux interface behind it, or NULL */
 } vg_device_t;
@@ -352,6 +358,8 @@ static inline void vg_if_count_drop(vg_main_t *dp, vg_thread_t *th, uint32_t sw,
 void vg_pg_free_all(vg_main_t *dp);
 int vg_pg_pending(vg_main_t *dp); /* finite enabled streams still sending */
 int vg_pg_uses_interface(vg_main_t *dp, uint32_t sw_if_index);
+/* The streams that send on a pg interface, for vg_interface_format_hw. */
+void vg_pg_format_hw(vg_main_t *dp, vg_interface_t *itf, struct vg_text *t);
 int vg_pcap_rx_pending(vg_main_t *dp);
 
 /* ---- option parsing shared by every key=value spec ---- */

@@ -62,6 +62,29 @@ int64_t vg_dp_run_until_idle(vg_dp_t *dp, uint64_t max_loops);
 /* Memory backing of the buffer pool: "hugetlb", "thp" or "4k". */
 const char *vg_buffer_backing(vg_dp_t *dp);
 
+/* `show buffers`: the pool at one instant (taken at the barrier). free: on
+ * the shared free list; cached: held in the threads' caches; the rest
+ * (total - free - cached) is in use. data_size: packet bytes a buffer holds;
+ * buffer_size: the whole block (metadata, headroom, data). backing: as
+ * vg_buffer_backing. */
+typedef struct {
+  uint32_t total, free, cached, data_size, buffer_size;
+  char backing[8];
+} vg_buffer_pool_info_t;
+int vg_buffer_pool_info(vg_dp_t *dp, vg_buffer_pool_info_t *out);
+
+/* `show threads`: one entry per dataplane thread, returned like the dumps
+ * (see "Reading the tables back"). name: as the thread is named ("vg-dp-0");
+ * cpu: the core it is pinned to, or -1; tid: its Linux thread id while the
+ * dataplane runs, else 0. */
+typedef struct {
+  uint32_t index;
+  char name[16];
+  int32_t cpu;
+  int32_t tid;
+} vg_thread_info_t;
+int vg_thread_dump(vg_dp_t *dp, vg_thread_info_t *out, uint32_t max);
+
 /* ---- Stats segment -------------------------------------------------------
  * One memory region, fixed in place for the dataplane's life, with a
  * directory of named entries. Readers map it once and read every counter
@@ -129,6 +152,12 @@ int vg_interface_set_mtu(vg_dp_t *dp, uint32_t sw_if_index, uint32_t mtu); /* L3
 int vg_sub_interface_create(vg_dp_t *dp, uint32_t parent, uint32_t vlan);
 /* A loopback interface: the BVI of a bridge domain, or an address holder. */
 int vg_loopback_create(vg_dp_t *dp, const char *name);
+/* `show hardware-interfaces`: what the driver of one interface knows, a few
+ * lines indented by two spaces (af_packet: host interface, ifindex, rings,
+ * qdisc bypass, kernel and ring drops; tap: host device, fd; pcap: files;
+ * pg: streams; loopback, sub: bridge domain, parent and VLAN). Returns like
+ * vg_trace_format. */
+int64_t vg_interface_format_hw(vg_dp_t *dp, uint32_t sw_if_index, char *buf, uint64_t size);
 
 /* ---- AF_PACKET and TAP ---------------------------------------------------- 
  * af_packet: owns the Linux interface host_if (a NIC or veth end) through

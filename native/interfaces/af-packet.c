@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../engine/text.h"
 #include "af-packet.h"
 
 #ifndef PACKET_QDISC_BYPASS
@@ -159,6 +160,8 @@ static int open_socket(vg_af_packet_dev_t *dev, const char *name, const af_packe
                     strerror(errno));
   uint32_t mtu = 0;
   int rc = host_if_up(dev, name, &mtu);
+  dev->host_mtu = mtu;
+  dev->qdisc_bypass = (uint8_t)o->qdisc_bypass;
   int v3 = TPACKET_V3, one = 1, bypass = (int)o->qdisc_bypass;
   if (!rc) rc = sockopt(dev, name, PACKET_VERSION, &v3, sizeof v3, "PACKET_VERSION TPACKET_V3");
   /* A malformed tx frame is skipped instead of stopping the ring. */
@@ -217,6 +220,8 @@ static uint32_t af_packet_tx(vg_main_t *dp, vg_thread_t *th, vg_interface_t *itf
   /* A failed kick leaves the frames queued: the next one sends them. */
   int kick_failed = sent && sendto(dev->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
                     errno != EAGAIN && errno != ENOBUFS;
+  dev->tx_ring_full += full;
+  dev->tx_too_big += too_big;
   pthread_mutex_unlock(&dev->tx_lock);
   vg_node_t *node = &dp->nodes[dev->node_index];
   if (too_big) vg_node_count_error(th, node, AF_PACKET_ERR_TX_TOO_BIG, too_big);
@@ -235,6 +240,32 @@ static void af_packet_destroy(vg_main_t *dp, vg_interface_t *itf) {
 }
 
 int vg_af_packet_is(const vg_interface_t *itf) { return itf->destroy == af_packet_destroy; }
+
+static void af_packet_format_hw(vg_main_t *dp, vg_interface_t *itf, vg_text_t *t) {
+  (void)dp;
+  vg_af_packet_dev_t *dev = itf->dev;
+  struct tpacket_stats_v3 st = {0};
+  socklen_t len = sizeof st;
+  int have_stats = getsockopt(dev->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0;
+  if (have_stats) {
+    dev->kernel_packets += st.tp_packets;
+    dev->kernel_drops += st.tp_drops;
+    dev->kernel_freezes += st.tp_freeze_q_cnt;
+  }
+  vg_text_printf(t, "  host interface %s, ifindex %d, mtu %u\n", dev->host_if, dev->ifindex, dev->host_mtu);
+  vg_text_printf(t, "  rx ring: %u blocks of %u KB, blocks retired after %u ms, read from block %u\n",
+                 dev->rx_n_blocks, dev->rx_block_size >> 10, RX_RETIRE_MS, dev->rx_block);
+  vg_text_printf(t, "  tx ring: %u frames of %u bytes (frames up to %u bytes), qdisc bypass %s\n",
+                 dev->tx_n_frames, dev->tx_frame_size, dev->tx_max_len, dev->qdisc_bypass ? "on" : "off");
+  if (have_stats)
+    vg_text_printf(t, "  kernel rx: %llu packets, %llu dropped (rx ring full), %llu queue freezes\n",
+                   (unsigned long long)dev->kernel_packets, (unsigned long long)dev->kernel_drops,
+                   (unsigned long long)dev->kernel_freezes);
+  else
+    vg_text_printf(t, "  kernel rx: statistics unavailable (%s)\n", strerror(errno));
+  vg_text_printf(t, "  tx drops: %llu (tx ring full), %llu (too big for a slot)\n",
+                 (unsigned long long)dev->tx_ring_full, (unsigned long long)dev->tx_too_big);
+}
 
 int vg_af_packet_create(vg_dp_t *dp, const char *name, const char *host_if, const char *options) {
   if (!name || !*name) return vg_error(VG_E_INVAL, "af_packet: the interface needs a name");
@@ -262,6 +293,7 @@ int vg_af_packet_create(vg_dp_t *dp, const char *name, const char *host_if, cons
   }
   rc = vg_interface_add_device(dp, name, &(vg_device_t){.type = "af_packet", .dev = dev, .tx = af_packet_tx,
                                                        .destroy = af_packet_destroy,
+                                                       .format_hw = af_packet_format_hw,
                                                        .input_node = "af-packet-input",
                                                        .host_if = dev->host_if});
   if (rc < 0) dev_free(dev);

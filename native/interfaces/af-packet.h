@@ -44,6 +44,12 @@ typedef struct {
   uint32_t tx_max_len;    /* largest frame a tx slot (and the host MTU) takes */
   pthread_mutex_t tx_lock; /* several workers may send out of one interface */
   uint32_t node_index;    /* af-packet-input, where errors are counted */
+  /* for vg_interface_format_hw */
+  uint32_t host_mtu;
+  uint8_t qdisc_bypass;
+  uint64_t tx_ring_full, tx_too_big;           /* frames dropped, under tx_lock */
+  uint64_t kernel_packets, kernel_drops, kernel_freezes; /* PACKET_STATISTICS, summed
+                                                          * (the kernel zeroes them as read) */
 } vg_af_packet_dev_t;
 
 int vg_af_packet_is(const vg_interface_t *itf);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/text.h"
 #include "../engine/vg.h"
 #include "../ip4/ip4.h"
 #include "../l2/bridge.h"
@@ -72,6 +73,7 @@ int vg_interface_add_device(vg_main_t *dp, const char *name, const vg_device_t *
     itf->tx = d->tx;
     itf->destroy = d->destroy;
     itf->flush = d->flush;
+    itf->format_hw = d->format_hw;
     if (d->host_if) snprintf(itf->host_if, sizeof itf->host_if, "%s", d->host_if);
     if (d->input_node) dp->nodes[vg_node_index(dp, d->input_node)].input_active = 1;
   }
@@ -192,4 +194,28 @@ int vg_interface_dump(vg_dp_t *dp, vg_interface_info_t *out, uint32_t max) {
   }
   pthread_mutex_unlock(&dp->api_lock);
   return (int)n;
+}
+
+int64_t vg_interface_format_hw(vg_dp_t *dp, uint32_t sw_if_index, char *buf, uint64_t size) {
+  pthread_mutex_lock(&dp->api_lock);
+  vg_interface_t *itf = vg_interface_get(dp, sw_if_index);
+  int64_t rc;
+  if (!itf) {
+    rc = vg_error(VG_E_NOTFOUND, "no interface with sw_if_index %u", sw_if_index);
+  } else {
+    vg_barrier_sync(dp);
+    vg_text_t t = {buf, size, 0};
+    vg_interface_t *parent = vg_interface_get(dp, itf->sup_sw_if_index);
+    if (parent && parent != itf)
+      vg_text_printf(&t, "  802.1Q sub-interface of %s (sw_if_index %u), vlan %u\n", parent->name,
+                     parent->sw_if_index, itf->vlan);
+    else if (itf->format_hw)
+      itf->format_hw(dp, itf, &t);
+    else if (strcmp(itf->type, "pg") == 0)
+      vg_pg_format_hw(dp, itf, &t);
+    vg_barrier_release(dp);
+    rc = vg_text_finish(&t);
+  }
+  pthread_mutex_unlock(&dp->api_lock);
+  return rc;
 }

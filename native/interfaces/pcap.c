@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../engine/text.h"
 #include "pcap.h"
 
 #define MAGIC_US 0xa1b2c3d4u
@@ -191,14 +192,39 @@ static int pcap_flush(vg_main_t *dp, vg_interface_t *itf) {
   return dev->tx ? vg_pcap_writer_flush(dev->tx) : 0;
 }
 
+static void dev_free(vg_pcap_dev_t *dev) {
+  vg_pcap_file_free(dev->rx);
+  vg_pcap_writer_close(dev->tx);
+  free(dev->rx_path);
+  free(dev->tx_path);
+  pthread_mutex_destroy(&dev->tx_lock);
+  free(dev);
+}
+
 static void pcap_destroy(vg_main_t *dp, vg_interface_t *itf) {
   (void)dp;
   vg_pcap_dev_t *dev = itf->dev;
   if (!dev) return;
-  vg_pcap_file_free(dev->rx);
-  vg_pcap_writer_close(dev->tx);
-  free(dev);
+  dev_free(dev);
   itf->dev = NULL;
+}
+
+static void pcap_format_hw(vg_main_t *dp, vg_interface_t *itf, vg_text_t *t) {
+  (void)dp;
+  vg_pcap_dev_t *dev = itf->dev;
+  if (dev->rx) {
+    vg_text_printf(t, "  rx file %s: %u records, ", dev->rx_path, dev->rx->n_records);
+    if (dev->rx_loops) vg_text_printf(t, "%u of %u loops done", dev->rx_loop, dev->rx_loops);
+    else vg_text_printf(t, "looping forever (%u loops done)", dev->rx_loop);
+    vg_text_printf(t, ", next record %u\n", dev->rx_next + 1);
+  } else {
+    vg_text_printf(t, "  rx file: none\n");
+  }
+  if (dev->tx)
+    vg_text_printf(t, "  tx file %s: %llu frames written%s\n", dev->tx_path,
+                   (unsigned long long)dev->tx->n_packets, dev->tx->failed ? ", a write failed" : "");
+  else
+    vg_text_printf(t, "  tx file: none (frames sent are dropped)\n");
 }
 
 int vg_pcap_interface_create(vg_dp_t *dp, const char *name, const char *rx_path,
@@ -207,26 +233,27 @@ int vg_pcap_interface_create(vg_dp_t *dp, const char *name, const char *rx_path,
   if (!dev) return vg_error(VG_E_NOMEM, "pcap interface");
   pthread_mutex_init(&dev->tx_lock, NULL);
   int rc = 0;
-  if (rx_path && *rx_path) rc = vg_pcap_load(rx_path, &dev->rx);
-  if (!rc && tx_path && *tx_path) rc = vg_pcap_writer_open(tx_path, &dev->tx);
+  if (rx_path && *rx_path) {
+    rc = vg_pcap_load(rx_path, &dev->rx);
+    if (!rc && !(dev->rx_path = strdup(rx_path))) rc = vg_error(VG_E_NOMEM, "pcap interface");
+  }
+  if (!rc && tx_path && *tx_path) {
+    rc = vg_pcap_writer_open(tx_path, &dev->tx);
+    if (!rc && !(dev->tx_path = strdup(tx_path))) rc = vg_error(VG_E_NOMEM, "pcap interface");
+  }
   if (!rc && !dev->rx && !dev->tx)
     rc = vg_error(VG_E_INVAL, "pcap interface %s: give an rx file, a tx file or both", name);
   dev->rx_loops = rx_loops;
   if (rc) {
-    vg_pcap_file_free(dev->rx);
-    vg_pcap_writer_close(dev->tx);
-    free(dev);
+    dev_free(dev);
     return rc;
   }
   rc = vg_interface_add_device(dp, name, &(vg_device_t){.type = "pcap", .dev = dev,
                                                        .tx = dev->tx ? pcap_tx : NULL,
                                                        .destroy = pcap_destroy, .flush = pcap_flush,
+                                                       .format_hw = pcap_format_hw,
                                                        .input_node = dev->rx ? "pcap-input" : NULL});
-  if (rc < 0) {
-    vg_pcap_file_free(dev->rx);
-    vg_pcap_writer_close(dev->tx);
-    free(dev);
-  }
+  if (rc < 0) dev_free(dev);
   return rc;
 }
 

@@ -48,6 +48,7 @@ typedef struct {
   int rx_done;
   vg_pcap_writer_t *tx;
   pthread_mutex_t tx_lock; /* workers sending at once would interleave records */
+  char *rx_path, *tx_path; /* for vg_interface_format_hw */
 } vg_pcap_dev_t;
 
 int vg_pcap_is_pcap(vg_interface_t *itf);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "../engine/checksum.h"
+#include "../engine/text.h"
 #include "pg.h"
 
 typedef struct {
@@ -689,4 +690,22 @@ void vg_pg_free_all(vg_main_t *dp) {
   free(dp->pg_streams);
   dp->pg_streams = NULL;
   dp->n_pg_streams = 0;
+}
+
+void vg_pg_format_hw(vg_main_t *dp, vg_interface_t *itf, vg_text_t *t) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < dp->n_pg_streams; i++) {
+    vg_pg_stream_t *s = dp->pg_streams[i];
+    if (!s || s->sw_if_index != itf->sw_if_index) continue;
+    n++;
+    vg_text_printf(t, "  stream %u %s: %s, %llu", s->index, s->name,
+                   s->done ? "done" : s->enabled ? "enabled" : "disabled", (unsigned long long)s->sent);
+    if (s->count) vg_text_printf(t, " of %llu", (unsigned long long)s->count);
+    vg_text_printf(t, " packets sent, ");
+    if (s->rate) vg_text_printf(t, "%llu packets/s", (unsigned long long)s->rate);
+    else vg_text_printf(t, "as fast as possible");
+    vg_text_printf(t, ", %u..%u bytes, worker %u, into %s\n", s->size_min, s->size_max, s->thread,
+                   dp->nodes[s->node].reg->name);
+  }
+  if (!n) vg_text_printf(t, "  packet generator: no streams\n");
 }

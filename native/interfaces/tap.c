@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../engine/text.h"
 #include "tap.h"
 
 #define MAX_SEGMENTS (VG_TAP_MAX_FRAME / VG_BUFFER_DATA_SIZE + 2)
@@ -68,6 +69,13 @@ static void tap_destroy(vg_main_t *dp, vg_interface_t *itf) {
 }
 
 int vg_tap_is(const vg_interface_t *itf) { return itf->destroy == tap_destroy; }
+
+static void tap_format_hw(vg_main_t *dp, vg_interface_t *itf, vg_text_t *t) {
+  (void)dp;
+  vg_tap_dev_t *dev = itf->dev;
+  vg_text_printf(t, "  host device %s (TAP), ifindex %u, fd %d\n", dev->host_if,
+                 if_nametoindex(dev->host_if), dev->fd);
+}
 
 static int host_if_up(const char *name, const char *host_if) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -126,7 +134,8 @@ int vg_tap_create(vg_dp_t *dp, const char *name, const char *host_if, const char
     return rc;
   }
   rc = vg_interface_add_device(dp, name, &(vg_device_t){.type = "tap", .dev = dev, .tx = tap_tx,
-                                                       .destroy = tap_destroy, .input_node = "tap-input",
+                                                       .destroy = tap_destroy, .format_hw = tap_format_hw,
+                                                       .input_node = "tap-input",
                                                        .host_if = dev->host_if});
   if (rc < 0) dev_free(dev);
   return rc;

@@ -6,6 +6,7 @@
  * domain it drops what it is sent, counted as drops. */
 #include <stdlib.h>
 
+#include "../engine/text.h"
 #include "bridge.h"
 
 typedef struct {
@@ -39,12 +40,25 @@ static void loopback_destroy(vg_main_t *dp, vg_interface_t *itf) {
   itf->dev = NULL;
 }
 
+static void loopback_format_hw(vg_main_t *dp, vg_interface_t *itf, vg_text_t *t) {
+  if (itf->bd_index == VG_NONE) {
+    vg_text_printf(t, "  loopback, in no bridge domain: frames sent to it are dropped\n");
+    return;
+  }
+  uint32_t bd = dp->l2->bds[itf->bd_index].bd_id;
+  if (itf->is_bvi)
+    vg_text_printf(t, "  loopback, BVI of bridge domain %u: frames sent to it enter the domain\n", bd);
+  else
+    vg_text_printf(t, "  loopback, port of bridge domain %u: a sink, frames bridged to it are freed\n", bd);
+}
+
 int vg_loopback_create(vg_dp_t *dp, const char *name) {
   loopback_dev_t *dev = calloc(1, sizeof *dev);
   if (!dev) return vg_error(VG_E_NOMEM, "loopback %s", name ? name : "");
   dev->l2_input = (uint32_t)vg_node_index(dp, "l2-input");
   int rc = vg_interface_add_device(
-      dp, name, &(vg_device_t){.type = "loopback", .dev = dev, .tx = loopback_tx, .destroy = loopback_destroy});
+      dp, name, &(vg_device_t){.type = "loopback", .dev = dev, .tx = loopback_tx, .destroy = loopback_destroy,
+                         .format_hw = loopback_format_hw});
   if (rc < 0) free(dev);
   return rc;
 }
