@@ -273,6 +273,11 @@ void vg_pcap_trace_free(vg_main_t *dp);
 /* ---- ping (ip4/ping.c) ---- */
 void vg_ping_free(vg_main_t *dp);
 
+/* ---- serial line (engine/tty.c) ---- */
+struct termios;
+/* What vg_tty_configure applies, made from the terminal's settings in *t. */
+int vg_tty_termios(struct termios *t, uint32_t baud, const char *mode);
+
 /* ---- memory ---- */
 /* 2 MB aligned memory: hugetlbfs pages if asked and available, else THP. */
 void *vg_mem_alloc_huge(uint64_t size, int try_hugetlb, const char **backing);

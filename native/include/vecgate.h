@@ -376,6 +376,17 @@ int vg_node_find(vg_dp_t *dp, const char *name);
 /* "name next1,next2,..." for node i, like the next-node list of `show vlib graph`. */
 int64_t vg_graph_format(vg_dp_t *dp, char *buf, uint64_t size);
 
+/* ---- Serial line ------------------------------------------------------------
+ * Sets the terminal fd for a serial console: raw (cfmakeraw), baud in both
+ * directions (a standard rate 1200..4000000, else VG_E_INVAL naming it),
+ * mode "8N1" (the default for NULL or "") or 7E1, 7O1, 8E1, 8O1, 8N2
+ * (else VG_E_INVAL), receiver on, modem lines ignored (CLOCAL | CREAD), no
+ * hardware flow control, parity checked on input when there is parity, and
+ * reads returning as soon as one byte is there (VMIN 1, VTIME 0); applied at
+ * once (TCSANOW). VG_E_IO with the system's reason when fd is not a
+ * terminal. Needs no dataplane. */
+int vg_tty_configure(int fd, uint32_t baud, const char *mode);
+
 #ifdef __cplusplus
 }
 #endif
