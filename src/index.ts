@@ -1,6 +1,16 @@
 /* The agent's public surface: what other packages and tools may import. */
-export { Dataplane } from './dataplane/dataplane';
-export type { OpenOptions, PcapInterfaceOptions } from './dataplane/dataplane';
+export { Dataplane, configureTty } from './dataplane/dataplane';
+export type {
+  OpenOptions,
+  PcapInterfaceOptions,
+  PcapTraceOptions,
+  PcapTraceStatus,
+  PingOptions,
+  PingReply,
+  PingResult,
+  BufferPoolInfo,
+  ThreadInfo,
+} from './dataplane/dataplane';
 export type { NodeRuntime, ErrorCount, InterfaceCounters } from './dataplane/counters';
 export type { PgStatus } from './dataplane/binding';
 export { formatPgSpec } from './dataplane/pg-spec';

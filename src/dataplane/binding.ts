@@ -82,6 +82,37 @@ koffi.struct('vg_ip4_neighbor_info_t', {
   is_static: 'uint8_t',
   pad: 'uint8_t',
 });
+koffi.struct('vg_pcap_trace_status_t', {
+  on: 'uint32_t',
+  what: 'uint32_t',
+  max_packets: 'uint32_t',
+  captured: 'uint32_t',
+  sw_if_index: 'uint32_t',
+  path: 'char[256]',
+});
+koffi.struct('vg_ping_reply_t', {
+  src: 'uint32_t',
+  id: 'uint16_t',
+  seq: 'uint16_t',
+  bytes: 'uint32_t',
+  ttl: 'uint8_t',
+  pad: 'uint8_t[3]',
+  rtt_ns: 'uint64_t',
+});
+koffi.struct('vg_buffer_pool_info_t', {
+  total: 'uint32_t',
+  free: 'uint32_t',
+  cached: 'uint32_t',
+  data_size: 'uint32_t',
+  buffer_size: 'uint32_t',
+  backing: 'char[8]',
+});
+koffi.struct('vg_thread_info_t', {
+  index: 'uint32_t',
+  name: 'char[16]',
+  cpu: 'int32_t',
+  tid: 'int32_t',
+});
 koffi.opaque('vg_dp_t');
 
 /* Prototypes as written in vecgate.h; `_Out_` marks what koffi copies back. */
@@ -150,6 +181,17 @@ const PROTOTYPES = {
   vg_ip4_neighbor_dump: 'int vg_ip4_neighbor_dump(vg_dp_t *dp, void *out, uint32_t max)',
   vg_ip4_vrf_dump: 'int vg_ip4_vrf_dump(vg_dp_t *dp, void *out, uint32_t max)',
   vg_bridge_domain_dump: 'int vg_bridge_domain_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_pcap_trace_on:
+    'int vg_pcap_trace_on(vg_dp_t *dp, uint32_t what, uint32_t max_packets, const char *path, uint32_t sw_if_index)',
+  vg_pcap_trace_off: 'int64_t vg_pcap_trace_off(vg_dp_t *dp)',
+  vg_pcap_trace_status: 'int vg_pcap_trace_status(vg_dp_t *dp, _Out_ vg_pcap_trace_status_t *out)',
+  vg_ip4_ping_send:
+    'int vg_ip4_ping_send(vg_dp_t *dp, uint32_t vrf, uint32_t dst, uint32_t src, uint16_t id, uint16_t seq, uint32_t size)',
+  vg_ip4_ping_replies: 'int vg_ip4_ping_replies(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_buffer_pool_info: 'int vg_buffer_pool_info(vg_dp_t *dp, _Out_ vg_buffer_pool_info_t *out)',
+  vg_thread_dump: 'int vg_thread_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_interface_format_hw: 'int64_t vg_interface_format_hw(vg_dp_t *dp, uint32_t sw_if_index, void *buf, uint64_t size)',
+  vg_tty_configure: 'int vg_tty_configure(int fd, uint32_t baud, const char *mode)',
 } as const;
 
 type Raw = { -readonly [K in keyof typeof PROTOTYPES]: (...args: any[]) => any };
@@ -236,6 +278,17 @@ export class Binding {
     };
   }
 
+  /* Echo replies waiting (vg_ip4_ping_replies drains what it returns). */
+  pingReplies(dp: DpHandle, max = 256): Record<string, unknown>[] {
+    const mem = koffi.alloc('vg_ping_reply_t', max);
+    try {
+      const n = Number(this.check('vg_ip4_ping_replies', this.raw.vg_ip4_ping_replies(dp, mem, max)));
+      return n ? (koffi.decode(mem, 'vg_ping_reply_t', n) as Record<string, unknown>[]) : [];
+    } finally {
+      koffi.free(mem);
+    }
+  }
+
   /* For the vg_*_dump calls: ask the count first, then fill an array of it
    * (taking what is there if the table shrank in between). */
   dumpTable(
@@ -245,7 +298,8 @@ export class Binding {
       | 'vg_ip4_vrf_dump'
       | 'vg_ip4_route_dump'
       | 'vg_ip4_neighbor_dump'
-      | 'vg_bridge_domain_dump',
+      | 'vg_bridge_domain_dump'
+      | 'vg_thread_dump',
     type: string,
     dp: DpHandle,
     ...args: unknown[]
@@ -270,7 +324,8 @@ export class Binding {
       | 'vg_l2fib_format'
       | 'vg_bridge_domain_format'
       | 'vg_ip4_fib_format'
-      | 'vg_ip4_neighbor_format',
+      | 'vg_ip4_neighbor_format'
+      | 'vg_interface_format_hw',
     dp: DpHandle,
     ...args: unknown[]
   ): string {

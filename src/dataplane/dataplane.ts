@@ -68,6 +68,90 @@ export interface BridgeDomainInfo {
   ports: { swIfIndex: number; shg: number; bvi: boolean }[];
 }
 
+/* `pcap trace`: what to capture (at least one of rx, tx, drop), how many
+ * frames at most (1..1000000), where to write them when turned off, and on
+ * which interface only (default: every one). */
+export interface PcapTraceOptions {
+  rx?: boolean;
+  tx?: boolean;
+  drop?: boolean;
+  max: number;
+  file: string;
+  interface?: string;
+}
+
+export interface PcapTraceStatus {
+  on: boolean;
+  rx: boolean;
+  tx: boolean;
+  drop: boolean;
+  max: number;
+  captured: number;
+  file: string;
+  interface?: string;
+}
+
+export interface PingReply {
+  from: string;
+  seq: number;
+  bytes: number; /* ICMP bytes (header and payload), as ping prints */
+  ttl: number;
+  rttMs: number;
+}
+
+export interface PingOptions {
+  count?: number; /* requests (default 5) */
+  intervalMs?: number; /* between requests (default 1000) */
+  timeoutMs?: number; /* how long to wait for replies after the last request (default 1000) */
+  vrf?: number;
+  source?: string; /* default: the output interface's address */
+  size?: number; /* ICMP payload bytes, 0..1472 (default 56) */
+  onReply?: (r: PingReply) => void;
+}
+
+export interface PingResult {
+  sent: number;
+  received: number; /* requests answered (a duplicate answer counts once) */
+  replies: PingReply[];
+  rttMs: { min: number; avg: number; max: number } | null;
+}
+
+export interface BufferPoolInfo {
+  total: number;
+  free: number; /* on the shared free list */
+  cached: number; /* in the threads' caches; in use: total - free - cached */
+  dataSize: number;
+  bufferSize: number;
+  backing: string; /* hugetlb, thp or 4k */
+}
+
+export interface ThreadInfo {
+  index: number;
+  name: string;
+  cpu: number | null; /* the core it is pinned to */
+  tid: number | null; /* its Linux thread id while running */
+}
+
+const VG_PCAP_RX = 1;
+const VG_PCAP_TX = 2;
+const VG_PCAP_DROP = 4;
+
+/* Identifiers of this process's pings: one per ping(), starting at a value
+ * of this process so two agents on one box do not share them. */
+let lastPingId = Math.imul(process.pid, 0x9e3779b1) >>> 16;
+function nextPingId(): number {
+  lastPingId = (lastPingId + 1) & 0xffff;
+  return lastPingId;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/* Sets the serial line behind fd: raw, baud, mode "8N1" (7E1, 7O1, 8E1,
+ * 8O1, 8N2). Needs the library only, not a dataplane. */
+export function configureTty(fd: number, baud: number, mode = '8N1'): void {
+  Binding.load(selectVariant().libraryPath).call('vg_tty_configure', fd, baud, mode);
+}
+
 export { ip4Text };
 
 function macText(bytes: ArrayLike<number>): string {
@@ -115,6 +199,9 @@ function stopAllOnExit(dp: Dataplane): void {
 export class Dataplane {
   private handle: DpHandle | null;
   private statsSegment?: StatsSegment;
+  /* ping() calls waiting for replies, by identifier: the replies are read
+   * (and drained) once for all of them. */
+  private readonly pingWaiters = new Map<number, (r: PingReply) => void>();
 
   private constructor(
     private readonly lib: Binding,
@@ -477,5 +564,145 @@ export class Dataplane {
   nodeFind(name: string): number | undefined {
     const rc = this.lib.raw.vg_node_find(this.dp, name) as number;
     return rc === VG_E_NOTFOUND ? undefined : this.lib.check('vg_node_find', rc);
+  }
+
+  /* ---- what the console's show commands read ---- */
+
+  /* `show buffers` */
+  bufferPool(): BufferPoolInfo {
+    const out: Record<string, number | string> = {};
+    this.call('vg_buffer_pool_info', out);
+    return {
+      total: out.total as number,
+      free: out.free as number,
+      cached: out.cached as number,
+      dataSize: out.data_size as number,
+      bufferSize: out.buffer_size as number,
+      backing: out.backing as string,
+    };
+  }
+
+  /* `show threads` */
+  threads(): ThreadInfo[] {
+    return this.lib.dumpTable('vg_thread_dump', 'vg_thread_info_t', this.dp).map((r) => ({
+      index: r.index as number,
+      name: r.name as string,
+      cpu: (r.cpu as number) < 0 ? null : (r.cpu as number),
+      tid: (r.tid as number) === 0 ? null : (r.tid as number),
+    }));
+  }
+
+  /* `show hardware-interfaces`: the driver's lines for one interface. */
+  hardwareInterface(swIfIndex: number): string {
+    return this.lib.formatText('vg_interface_format_hw', this.dp, swIfIndex);
+  }
+
+  /* ---- packet capture ---- */
+
+  pcapTraceOn(opts: PcapTraceOptions): void {
+    const what = (opts.rx ? VG_PCAP_RX : 0) | (opts.tx ? VG_PCAP_TX : 0) | (opts.drop ? VG_PCAP_DROP : 0);
+    const sw = opts.interface === undefined ? NO_INTERFACE : this.call('vg_interface_find', opts.interface);
+    this.call('vg_pcap_trace_on', what, opts.max, opts.file, sw);
+  }
+
+  /* Stops the capture and writes the file; how many frames it holds. */
+  pcapTraceOff(): { file: string; packets: number } {
+    const { file } = this.pcapTraceStatus();
+    const packets = this.call('vg_pcap_trace_off');
+    return { file, packets };
+  }
+
+  pcapTraceStatus(): PcapTraceStatus {
+    const out: Record<string, number | string> = {};
+    this.call('vg_pcap_trace_status', out);
+    const what = out.what as number;
+    const sw = out.sw_if_index as number;
+    const status: PcapTraceStatus = {
+      on: (out.on as number) !== 0,
+      rx: (what & VG_PCAP_RX) !== 0,
+      tx: (what & VG_PCAP_TX) !== 0,
+      drop: (what & VG_PCAP_DROP) !== 0,
+      max: out.max_packets as number,
+      captured: out.captured as number,
+      file: out.path as string,
+    };
+    if (status.on && sw !== NO_INTERFACE) {
+      status.interface = this.interfaces().find((i) => i.swIfIndex === sw)?.name ?? `sw_if_index ${sw}`;
+    }
+    return status;
+  }
+
+  /* ---- ping ---- */
+
+  /* Queues one echo request (the dataplane sends it on its next loop). */
+  pingSend(dst: string, opts: { id: number; seq: number; vrf?: number; source?: string; size?: number }): void {
+    const src = opts.source ? ip4ToNumber(opts.source) : 0;
+    this.call('vg_ip4_ping_send', opts.vrf ?? 0, ip4ToNumber(dst), src, opts.id, opts.seq, opts.size ?? 56);
+  }
+
+  /* Replies received since the last read, oldest first (each read once:
+   * while a ping() runs, it is the one that should read them). */
+  pingReplies(): (PingReply & { id: number })[] {
+    return this.lib.pingReplies(this.dp).map((r) => ({
+      from: ip4Text(r.src as number),
+      id: r.id as number,
+      seq: r.seq as number,
+      bytes: r.bytes as number,
+      ttl: r.ttl as number,
+      rttMs: Number(r.rtt_ns as bigint | number) / 1e6,
+    }));
+  }
+
+  /* Hands each waiting reply to the ping() that sent its request. A
+   * stopped dataplane is run until idle first, so it sends and receives. */
+  private pumpPings(): void {
+    if (!this.isRunning()) this.runUntilIdle();
+    for (const r of this.pingReplies()) this.pingWaiters.get(r.id)?.({ from: r.from, seq: r.seq, bytes: r.bytes, ttl: r.ttl, rttMs: r.rttMs });
+  }
+
+  /* Like VPP's ping: count requests intervalMs apart, then up to timeoutMs
+   * for the last replies. Rejects when a request cannot be sent (no route:
+   * a DataplaneError naming the destination). */
+  async ping(dst: string, opts: PingOptions = {}): Promise<PingResult> {
+    const count = opts.count ?? 5;
+    const intervalMs = opts.intervalMs ?? 1000;
+    const timeoutMs = opts.timeoutMs ?? 1000;
+    if (!Number.isInteger(count) || count < 1 || count > 0xffff) {
+      throw new VecgateError('BAD_PING_COUNT', `ping: count ${count} is outside 1..65535`);
+    }
+    const id = nextPingId();
+    const replies: PingReply[] = [];
+    const answered = new Set<number>();
+    this.pingWaiters.set(id, (r) => {
+      if (answered.has(r.seq)) return; /* a duplicate */
+      answered.add(r.seq);
+      replies.push(r);
+      opts.onReply?.(r);
+    });
+    let sent = 0;
+    const tickMs = 5;
+    try {
+      const start = Date.now();
+      for (let seq = 1; seq <= count; seq++) {
+        this.pingSend(dst, { id, seq, vrf: opts.vrf, source: opts.source, size: opts.size });
+        sent++;
+        const until = seq < count ? start + seq * intervalMs : Date.now() + timeoutMs;
+        do {
+          await sleep(Math.max(0, Math.min(tickMs, until - Date.now())));
+          this.pumpPings();
+        } while (Date.now() < until && !(seq === count && answered.size === count));
+      }
+    } finally {
+      this.pingWaiters.delete(id);
+    }
+    const rtts = replies.map((r) => r.rttMs);
+    return {
+      sent,
+      received: replies.length,
+      replies,
+      rttMs: rtts.length
+        ? { min: Math.min(...rtts), avg: rtts.reduce((a, b) => a + b, 0) / rtts.length, max: Math.max(...rtts) }
+        : null,
+    };
   }
 }
