@@ -11,6 +11,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   bench: () => (require('./bench') as typeof import('./bench')).benchCommand,
   run: () => (require('./run') as typeof import('./run')).runCommand,
   config: () => (require('./config') as typeof import('./config')).configCommand,
+  ctl: () => (require('./ctl') as typeof import('./ctl')).ctlCommand,
 };
 
 const USAGE = `usage: vecgate <command> [options]
@@ -18,6 +19,8 @@ const USAGE = `usage: vecgate <command> [options]
   bench <scenario> [--json] [--variant V] [--packets N]
   run --board NAME|PATH [--broker URL|none] [--device ID] [--fleet F] [--group G]...
       [--state-dir DIR] [--embedded-port N] [--telemetry CRON | --no-telemetry] [--log-level L] [--variant V]
+      [--cli-socket PATH|none] [--console-tty PATH|none] [--console-baud N]
+  ctl [--socket PATH] [--json] [command ...]         the console of a running vecgate (interactive without a command)
   config push FILE (--device ID | --group G) [--fleet F] [--broker URL] [--sign KEY.pem] [--timeout S] [--json]
       [--ca CA.pem] [--cert CERT.pem --key KEY.pem]   (mqtts://)
   config sign FILE --key KEY.pem --out FILE.cbor [--kid ID]

@@ -14,7 +14,7 @@ import { Dataplane } from '../dataplane/dataplane';
 import { cpuFamily, PACKAGE_ROOT } from '../dataplane/paths';
 import { SummaryTracker } from '../dataplane/summary';
 import { UsageError, VecgateError } from '../errors';
-import { componentLogger, createLogger, LevelWithSilent, Logger, LOG_LEVELS } from '../log';
+import { componentLogger, createLogger, LevelWithSilent, Logger, LOG_LEVELS, logRing } from '../log';
 import type { TelemetrySchedule } from '../telemetry/schedule';
 import { EmbeddedBroker, startEmbeddedBroker } from '../transport/broker';
 import { readTls } from '../transport/tls';
@@ -38,6 +38,9 @@ function parse(args: string[]) {
       'embedded-port': { type: 'string' },
       'no-telemetry': { type: 'boolean' },
       telemetry: { type: 'string' },
+      'cli-socket': { type: 'string' },
+      'console-tty': { type: 'string' },
+      'console-baud': { type: 'string' },
     },
   });
   if (!values.board) throw new UsageError('run needs --board NAME|PATH');
@@ -47,7 +50,9 @@ function parse(args: string[]) {
   if (!(interval > 0)) throw new UsageError('--summary-interval must be a positive number of seconds');
   const embeddedPort = Number(values['embedded-port'] ?? 1883);
   if (!Number.isInteger(embeddedPort) || embeddedPort < 0 || embeddedPort > 65535) throw new UsageError('--embedded-port must be a port number');
-  return { ...values, board: values.board, level: level as LevelWithSilent, interval, embeddedPort };
+  const baud = values['console-baud'] === undefined ? undefined : Number(values['console-baud']);
+  if (baud !== undefined && !(Number.isInteger(baud) && baud > 0)) throw new UsageError('--console-baud must be a baud rate (115200)');
+  return { ...values, board: values.board, level: level as LevelWithSilent, interval, embeddedPort, baud };
 }
 
 type RunOptions = ReturnType<typeof parse>;
@@ -103,6 +108,50 @@ function holdYoungGeneration(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
+interface Consoles {
+  close(): Promise<void>;
+}
+
+/* The console on the board's tty (or --console-tty) and on the ctl socket
+ * (or --cli-socket); "none" turns either off. Loaded after the box forwards. */
+async function startConsoles(agent: Agent, board: Board, opts: RunOptions, log: Logger): Promise<Consoles> {
+  const { Console } = require('../console/console') as typeof import('../console/console');
+  const { listenCtl, DEFAULT_CTL_SOCKET } = require('../console/ctl-server') as typeof import('../console/ctl-server');
+  const { SerialConsole } = require('../console/serial') as typeof import('../console/serial');
+  const startedAt = Date.now() - Math.round(process.uptime() * 1000);
+  const con = new Console({ dataplane: () => agent.dataplane, agent, logs: logRing(), board: board.name, startedAt });
+  const socketPath = opts['cli-socket'] ?? DEFAULT_CTL_SOCKET;
+  const tty = opts['console-tty'] ?? board.console.tty;
+  /* The box forwards without it: a socket that cannot be made is a warning. */
+  const ctl =
+    socketPath === 'none'
+      ? undefined
+      : await listenCtl(con, path.resolve(socketPath), log).catch((e: Error) => {
+          log.warn({ socket: socketPath, err: e.message }, 'console socket not available (vecgate ctl will not reach this process; --cli-socket PATH chooses another)');
+          return undefined;
+        });
+  let serial: import('../console/serial').SerialConsole | undefined;
+  try {
+    if (tty && tty !== 'none') {
+      serial = SerialConsole.open(con, {
+        path: tty,
+        baud: opts.baud ?? board.console.baud ?? 115200,
+        banner: `vecgate ${packageVersion()} on ${board.name}: type ? for help, Tab to complete`,
+        log,
+      });
+    }
+  } catch (e) {
+    await ctl?.close();
+    throw e;
+  }
+  return {
+    close: async () => {
+      serial?.close();
+      await ctl?.close();
+    },
+  };
+}
+
 export async function runCommand(args: string[]): Promise<number> {
   holdYoungGeneration();
   const opts = parse(args);
@@ -138,6 +187,7 @@ export async function runCommand(args: string[]): Promise<number> {
   });
   let broker: EmbeddedBroker | undefined;
   let telemetry: TelemetrySchedule | undefined;
+  let consoles: Consoles | undefined;
   let tracker: SummaryTracker;
   try {
     const v = agent.dataplane.variantInfo;
@@ -154,6 +204,7 @@ export async function runCommand(args: string[]): Promise<number> {
       telemetry = new TelemetrySchedule(agent.dataplane, { log: componentLogger(root, 'telemetry') });
       telemetry.start(s.telemetry, async (sample) => void (await agent.publish(agent.topics.telemetry, sample)));
     }
+    consoles = await startConsoles(agent, board, opts, componentLogger(root, 'console'));
     tracker = new SummaryTracker(agent.dataplane);
     const stats = componentLogger(root, 'stats');
     const timer = setInterval(() => stats.info(tracker.sample(), 'counters'), opts.interval * 1000);
@@ -161,12 +212,14 @@ export async function runCommand(args: string[]): Promise<number> {
     clearInterval(timer);
     log.info({ signal }, 'stopping');
     telemetry?.stop();
+    await consoles.close();
     await agent.stop();
     await broker?.close();
     agent.dataplane.stop();
     log.info(tracker.sample(), 'final counters');
   } finally {
     telemetry?.stop();
+    await consoles?.close();
     agent.closeDataplane();
   }
   log.info('dataplane destroyed, exiting');
