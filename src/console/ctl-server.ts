@@ -111,6 +111,6 @@ async function answer(console: Console, text: string, send: (o: unknown) => void
   if (req.op === 'complete') return send({ id, ok: true, ...console.complete(req.line) });
   if (req.op === 'help') return send({ id, ok: true, candidates: console.help(req.line) });
   const r = await console.run(req.line, (progress) => send({ id, progress }));
-  if (!r.ok) log?.info({ line: req.line.slice(0, 200), error: r.error }, 'ctl command failed');
+  if (!r.ok) log?.debug({ line: req.line.slice(0, 200), error: r.error }, 'ctl command failed');
   send({ id, ...r });
 }

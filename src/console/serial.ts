@@ -67,7 +67,7 @@ export class SerialConsole {
       {
         submit: async (line) => {
           const r = await console.run(line, (p) => editor.print(p));
-          if (!r.ok) o.log?.info({ line: line.slice(0, 200), error: r.error }, 'console command failed');
+          if (!r.ok) o.log?.debug({ line: line.slice(0, 200), error: r.error }, 'console command failed'); /* debug: garbage on the line must not flood the log */
           editor.print(resultText(r));
         },
         complete: (line) => console.complete(line),

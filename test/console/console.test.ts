@@ -186,6 +186,29 @@ describe('console: serial tty and vecgate ctl', function () {
     assert.equal(r.status, 1, 'off when nothing is captured is an error');
   });
 
+  it('agent commands: show config, history, mqtt, log, system', async () => {
+    let r = await ctl(['show', 'config']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^version: +0\napplied: +never\nsources: +none/);
+    r = await ctl(['show', 'mqtt']);
+    assert.match(r.stdout, /broker: +mqtt:\/\/127\.0\.0\.1:1\n/);
+    assert.match(r.stdout, /state: +not connected/);
+    r = await ctl(['show', 'log', '200']);
+    assert.match(r.stdout, /\d\d:\d\d:\d\d\.\d{3} info +run: forwarding/);
+    assert.match(r.stdout, /info +console: serial console ready tty=/);
+    r = await ctl(['--json', 'show', 'config', 'history']);
+    const history = JSON.parse(r.stdout).data as { seq: number; trigger: string; canRollBack: boolean }[];
+    assert.deepEqual(history.map((t) => [t.seq, t.trigger, t.canRollBack]), [[1, 'boot', false]]);
+    r = await ctl(['show', 'config', 'history']);
+    assert.match(r.stdout, /^Txn +Started +Trigger +Version +Ms +Configured +Pending +Failed +Removed +Rollback\n +1 +\S+ +boot +0 /);
+    r = await ctl(['config', 'rollback', '3']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /transaction 3/);
+    r = await ctl(['--json', 'show', 'system']);
+    const sys = JSON.parse(r.stdout).data as { memory: { totalBytes: number } };
+    assert.ok(sys.memory.totalBytes > 0);
+  });
+
   it('ctl interactive on a terminal: Tab, Enter, quit', async () => {
     const term = Pty.open();
     const fd = fs.openSync(term.slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
