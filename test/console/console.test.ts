@@ -50,6 +50,7 @@ describe('console: serial tty and vecgate ctl', function () {
       [CLI, 'run', '--board', 'sim', '--broker', 'mqtt://127.0.0.1:1', '--state-dir', path.join(dir, 'state'), '--no-telemetry', '--summary-interval', '3600', '--console-tty', pty.slavePath, '--cli-socket', socket],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VECGATE_LOG_LEVEL: 'info' } },
     );
+    process.once('exit', () => run.kill('SIGKILL')); /* even when mocha is stopped before after() */
     run.stdout!.on('data', (d) => (runLog += d));
     run.stderr!.on('data', (d) => (runLog += d));
     await pty.until((s) => /type \? for help/.test(s.text()) && sawPrompt(), 20_000, 'the banner and prompt');
@@ -128,7 +129,7 @@ describe('console: serial tty and vecgate ctl', function () {
     pty.type(KEY.ctrl('c'));
     await enter('show version');
     assert.match(pty.screen.lastLines(20).join('\n'), /vecgate: +\d/);
-    assert.equal(run.exitCode, null, 'vecgate run still running');
+    assert.equal(run.exitCode, null, `vecgate run exited: ${runLog.slice(-2000)}`);
   });
 
   it('ctl: one-shot, --json, and a bad command exits 1 with the closest command', async () => {

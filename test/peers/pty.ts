@@ -8,6 +8,7 @@ import koffi from 'koffi';
 
 type Libc = { openpt: (flags: number) => number; grantpt: (fd: number) => number; unlockpt: (fd: number) => number; ptsname: (fd: number) => string | null };
 let libc: Libc | undefined;
+const O_CLOEXEC = 0o2000000; /* Linux, every architecture we test on */
 
 function loadLibc(): Libc {
   if (libc) return libc;
@@ -41,7 +42,8 @@ export class Pty {
 
   static open(): Pty {
     const c = loadLibc();
-    const fd = c.openpt(fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+    /* Close-on-exec: a child holding the master open would keep the other end from ever seeing a hangup. */
+    const fd = c.openpt(fs.constants.O_RDWR | fs.constants.O_NOCTTY | O_CLOEXEC);
     if (fd < 0 || c.grantpt(fd) !== 0 || c.unlockpt(fd) !== 0) throw new Error('cannot open a pseudo-terminal');
     return new Pty(fd, c.ptsname(fd)!);
   }
