@@ -95,6 +95,15 @@ describe('console over a dataplane', () => {
       const noVrf = await con.run('show ip fib vrf 7');
       assert.match(noVrf.error!, /no VRF 7/);
       assert.deepEqual(con.complete('show interface ').candidates.filter((c) => c.insertable).map((c) => c.word), ['lo0', 'address']);
+      const progress: string[] = [];
+      const ping = await con.run('ping 192.0.2.1 count 3 interval 10', (l) => progress.push(l));
+      assert.ok(ping.ok, ping.error);
+      assert.equal(progress.length, 3);
+      assert.match(progress[0]!, /^64 bytes from 192\.0\.2\.1: icmp_seq=1 ttl=\d+ time=[\d.]+ ms$/);
+      assert.match(ping.text, /Statistics: 3 sent, 3 received, 0% packet loss/);
+      const lost = await con.run('ping 198.18.0.1 count 1');
+      assert.equal(lost.ok, false, 'no route: refused at once');
+      assert.match(lost.error!, /198\.18\.0\.1/);
     } finally {
       dp.close();
     }

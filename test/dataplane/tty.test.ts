@@ -1,27 +1,17 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import koffi from 'koffi';
 
 import { DataplaneError } from '../../src/errors';
 import { configureTty } from '../../src/dataplane/dataplane';
 import { testDir, withoutVariantPin } from '../helpers';
+import { Pty } from '../peers/pty';
 
 /* configureTty on a pseudo-terminal, read back by stty (another program,
  * through its own descriptor), with no dataplane opened. */
-const libc = koffi.load('libc.so.6');
-const posixOpenpt = libc.func('int posix_openpt(int flags)');
-const grantpt = libc.func('int grantpt(int fd)');
-const unlockpt = libc.func('int unlockpt(int fd)');
-const ptsname = libc.func('const char *ptsname(int fd)');
-
-function openPty(): { master: number; slave: number; path: string } {
-  const master = posixOpenpt(fs.constants.O_RDWR | fs.constants.O_NOCTTY) as number;
-  assert.ok(master >= 0, 'posix_openpt');
-  assert.equal(grantpt(master), 0);
-  assert.equal(unlockpt(master), 0);
-  const path = ptsname(master) as string;
-  return { master, slave: fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NOCTTY), path };
+function openPty(): { pty: Pty; slave: number; path: string } {
+  const pty = Pty.open();
+  return { pty, slave: fs.openSync(pty.slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY), path: pty.slavePath };
 }
 
 function stty(path: string): string[] {
@@ -31,7 +21,7 @@ function stty(path: string): string[] {
 }
 
 describe('configureTty (serial console line settings)', () => {
-  let pty: { master: number; slave: number; path: string };
+  let pty: { pty: Pty; slave: number; path: string };
 
   beforeEach(() => {
     withoutVariantPin();
@@ -39,7 +29,7 @@ describe('configureTty (serial console line settings)', () => {
   });
   afterEach(() => {
     fs.closeSync(pty.slave);
-    fs.closeSync(pty.master);
+    pty.pty.close();
   });
 
   it('sets raw mode, the speed and 8N1 by default, as stty reads them back', () => {
