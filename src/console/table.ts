@@ -4,7 +4,8 @@ export type Cell = string | number | bigint | null | undefined;
 
 export function table(header: string[], rows: Cell[][], opts: { indent?: number; gap?: number } = {}): string {
   const text = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === undefined || r[i] === null || r[i] === '' || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
+  const isNumber = (c: Cell) => c === undefined || c === null || c === '' || typeof c === 'number' || typeof c === 'bigint' || /^-?\d+(\.\d+)?$/.test(c);
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => isNumber(r[i])));
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
   const gap = ' '.repeat(opts.gap ?? 2);
   const pad = ' '.repeat(opts.indent ?? 0);

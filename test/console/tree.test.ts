@@ -95,6 +95,13 @@ describe('console over a dataplane', () => {
       const noVrf = await con.run('show ip fib vrf 7');
       assert.match(noVrf.error!, /no VRF 7/);
       assert.deepEqual(con.complete('show interface ').candidates.filter((c) => c.insertable).map((c) => c.word), ['lo0', 'address']);
+      dp.loopbackCreate('loopback-longer-name');
+      const hw = (await con.run('show hardware-interfaces')).text.split('\n');
+      assert.match(hw[0]!, /^Name +Idx +Link +Hardware$/);
+      const rows = hw.filter((l) => /^lo/.test(l));
+      assert.equal(rows.length, 2);
+      assert.equal(rows[0]!.indexOf('loopback 02:'), rows[1]!.indexOf('loopback 02:'), 'one table: columns line up');
+      assert.match(hw[2]!, /^ {4}loopback, in no bridge domain/);
       const progress: string[] = [];
       const ping = await con.run('ping 192.0.2.1 count 3 interval 10', (l) => progress.push(l));
       assert.ok(ping.ok, ping.error);

@@ -95,12 +95,14 @@ const showHardware: Spec = {
   run(ctx, a) {
     const dp = ctx.dataplane();
     const all = a.interface ? [ifaceByName(dp, String(a.interface))] : dp.interfaces();
-    const rows = all.map((i) => [i.name, i.swIfIndex, i.adminUp ? 'up' : 'down', `${i.type}${i.hostIf ? ` ${i.hostIf}` : ''} ${i.mac}`]);
-    const blocks = all.map((i) => {
-      const detail = dp.hardwareInterface(i.swIfIndex).trimEnd();
-      return table(['Name', 'Idx', 'Link', 'Hardware'], [rows[all.indexOf(i)]!]).split('\n')[1] + (detail ? '\n' + indent(detail, 4) : '');
-    });
-    return { text: [table(['Name', 'Idx', 'Link', 'Hardware'], []).split('\n')[0], ...blocks].join('\n'), data: all.map((i) => ({ ...i, driver: dp.hardwareInterface(i.swIfIndex) })) };
+    const drivers = all.map((i) => dp.hardwareInterface(i.swIfIndex).trimEnd());
+    const [head, ...lines] = table(
+      ['Name', 'Idx', 'Link', 'Hardware'],
+      all.map((i) => [i.name, i.swIfIndex, i.adminUp ? 'up' : 'down', `${i.type}${i.hostIf ? ` ${i.hostIf}` : ''} ${i.mac}`]),
+    ).split('\n');
+    /* Each interface's row, then what its driver says, indented under it. */
+    const text = [head!, ...lines.map((l, n) => l + (drivers[n] ? '\n' + indent(drivers[n]!, 4) : ''))].join('\n');
+    return { text, data: all.map((i, n) => ({ ...i, driver: drivers[n] })) };
   },
 };
 
