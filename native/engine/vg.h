@@ -151,6 +151,8 @@ struct vg_dp {
   struct vg_pcap_trace *pcap_trace;
   /* ping (ip4/ping.c): NULL until the first vg_ip4_ping_send */
   struct vg_ping_main *ping;
+  /* VXLAN tunnels (interfaces/vxlan.c): NULL until the first tunnel */
+  struct vg_vxlan_main *vxlan;
 };
 
 /* ---- errors (vg_last_error) ---- */

@@ -292,7 +292,7 @@ int64_t vg_ip4_neighbor_format(vg_dp_t *dp, char *buf, uint64_t size);
 typedef struct {
   uint32_t sw_if_index;
   char name[64];
-  char type[16];        /* "af_packet", "tap", "loopback", "sub", "pcap", "pg" */
+  char type[16];        /* "af_packet", "tap", "loopback", "sub", "pcap", "pg", "vxlan" */
   uint8_t mac[6];
   uint8_t admin_up, is_bvi;
   uint32_t mtu;
@@ -306,6 +306,35 @@ typedef struct {
   uint8_t pad[3];
 } vg_interface_info_t;
 int vg_interface_dump(vg_dp_t *dp, vg_interface_info_t *out, uint32_t max);
+
+/* ---- VXLAN (RFC 7348) -------------------------------------------------------
+ * A tunnel is an interface of type "vxlan" (name NULL or "": the first free
+ * "vxlan_tunnelN"): a bridge-domain port or a routed interface like any
+ * other. src: the local VTEP, an address of this box in encap_vrf; dst: the
+ * remote VTEP (unicast); vni: 0..16777215. Options: dport=N, the UDP port
+ * both ways (default 4789). What the tunnel sends gets outer IPv4 (src, dst,
+ * TTL 64 before the box's own forwarding step takes one off, DF clear), UDP
+ * (source port 49152..65535 from a hash of the inner frame's flow, checksum
+ * 0) and VXLAN (I flag, vni) headers and is looked up in encap_vrf. UDP to
+ * a tunnel's port for an address of the box is decapsulated when (src, dst,
+ * vni) name a tunnel in the VRF it arrived in: the inner frame is received on
+ * the tunnel. Errors: VG_E_INVAL (VNI above 24 bits, src or dst 0 or equal,
+ * dst not unicast, bad options), VG_E_UNSUPPORTED (multicast dst),
+ * VG_E_STATE (src not an address of the box in encap_vrf), VG_E_EXISTS (a
+ * tunnel with the same src, dst, vni and encap_vrf, or the name). Returns
+ * the sw_if_index. vg_vxlan_tunnel_delete refuses what vg_interface_delete
+ * refuses (a bridge port, addresses) and an interface that is not a tunnel
+ * (VG_E_INVAL). */
+int vg_vxlan_tunnel_add(vg_dp_t *dp, const char *name, uint32_t src, uint32_t dst, uint32_t vni,
+                        uint32_t encap_vrf, const char *options);
+int vg_vxlan_tunnel_delete(vg_dp_t *dp, uint32_t sw_if_index);
+typedef struct {
+  uint32_t sw_if_index;
+  uint32_t src, dst, vni, encap_vrf;
+  uint16_t dport, pad;
+} vg_vxlan_tunnel_info_t;
+/* Dump (see "Reading the tables back"), in sw_if_index order. */
+int vg_vxlan_tunnel_dump(vg_dp_t *dp, vg_vxlan_tunnel_info_t *out, uint32_t max);
 
 /* ---- Packet generator ----------------------------------------------------
  * A stream is described by one spec string of key=value pairs; a bad spec is
