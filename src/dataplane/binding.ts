@@ -64,6 +64,15 @@ koffi.struct('vg_bridge_domain_info_t', {
   n_learned: 'uint32_t',
   n_ports: 'uint32_t',
 });
+koffi.struct('vg_vxlan_tunnel_info_t', {
+  sw_if_index: 'uint32_t',
+  src: 'uint32_t',
+  dst: 'uint32_t',
+  vni: 'uint32_t',
+  encap_vrf: 'uint32_t',
+  dport: 'uint16_t',
+  pad: 'uint16_t',
+});
 koffi.struct('vg_ip4_address_info_t', { sw_if_index: 'uint32_t', addr: 'uint32_t', len: 'uint32_t' });
 koffi.struct('vg_ip4_route_info_t', {
   prefix: 'uint32_t',
@@ -181,6 +190,10 @@ const PROTOTYPES = {
   vg_ip4_neighbor_dump: 'int vg_ip4_neighbor_dump(vg_dp_t *dp, void *out, uint32_t max)',
   vg_ip4_vrf_dump: 'int vg_ip4_vrf_dump(vg_dp_t *dp, void *out, uint32_t max)',
   vg_bridge_domain_dump: 'int vg_bridge_domain_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_vxlan_tunnel_add:
+    'int vg_vxlan_tunnel_add(vg_dp_t *dp, const char *name, uint32_t src, uint32_t dst, uint32_t vni, uint32_t encap_vrf, const char *options)',
+  vg_vxlan_tunnel_delete: 'int vg_vxlan_tunnel_delete(vg_dp_t *dp, uint32_t sw_if_index)',
+  vg_vxlan_tunnel_dump: 'int vg_vxlan_tunnel_dump(vg_dp_t *dp, void *out, uint32_t max)',
   vg_pcap_trace_on:
     'int vg_pcap_trace_on(vg_dp_t *dp, uint32_t what, uint32_t max_packets, const char *path, uint32_t sw_if_index)',
   vg_pcap_trace_off: 'int64_t vg_pcap_trace_off(vg_dp_t *dp)',
@@ -299,6 +312,7 @@ export class Binding {
       | 'vg_ip4_route_dump'
       | 'vg_ip4_neighbor_dump'
       | 'vg_bridge_domain_dump'
+      | 'vg_vxlan_tunnel_dump'
       | 'vg_thread_dump',
     type: string,
     dp: DpHandle,

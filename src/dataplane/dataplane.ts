@@ -408,6 +408,32 @@ export class Dataplane {
     return this.lib.formatText('vg_bridge_domain_format', this.dp, bdId ?? NO_DOMAIN);
   }
 
+  /* ---- VXLAN tunnels (RFC 7348): interfaces of type "vxlan" ---- */
+
+  /* src: an address of this box in encapVrf (default 0); dport default 4789.
+   * name "" takes the first free vxlan_tunnelN. Returns the sw_if_index. */
+  vxlanTunnelAdd(name: string, opts: { src: string; dst: string; vni: number; encapVrf?: number; dport?: number }): number {
+    const options = opts.dport === undefined ? '' : `dport=${opts.dport}`;
+    return this.call('vg_vxlan_tunnel_add', name, ip4ToNumber(opts.src), ip4ToNumber(opts.dst), opts.vni, opts.encapVrf ?? 0, options);
+  }
+
+  vxlanTunnelDelete(swIfIndex: number): void {
+    this.call('vg_vxlan_tunnel_delete', swIfIndex);
+  }
+
+  vxlanTunnels(): { swIfIndex: number; name: string; src: string; dst: string; vni: number; encapVrf: number; dport: number }[] {
+    const names = new Map(this.interfaces().map((i) => [i.swIfIndex, i.name]));
+    return this.lib.dumpTable('vg_vxlan_tunnel_dump', 'vg_vxlan_tunnel_info_t', this.dp).map((r) => ({
+      swIfIndex: r.sw_if_index as number,
+      name: names.get(r.sw_if_index as number) ?? '',
+      src: ip4Text(r.src as number),
+      dst: ip4Text(r.dst as number),
+      vni: r.vni as number,
+      encapVrf: r.encap_vrf as number,
+      dport: r.dport as number,
+    }));
+  }
+
   /* ---- interface settings ---- */
 
   interfaceSetMac(swIfIndex: number, mac: string): void {

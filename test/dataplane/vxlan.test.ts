@@ -1,0 +1,136 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+import { DataplaneError } from '../../src/errors';
+import { Dataplane } from '../../src/dataplane/dataplane';
+import { withoutVariantPin } from '../helpers';
+
+/* VXLAN (RFC 7348) against Linux. Namespace U is the underlay peer and the
+ * remote VTEP: a veth to the dataplane's af_packet port "underlay"
+ * (10.77.0.1 on the dataplane, 10.77.0.2 in U) and a Linux vxlan device vx0
+ * (VNI 42, port 4789) whose address 192.168.77.2 is the host behind the
+ * tunnel. Namespace B is the local host, 192.168.77.1, on the dataplane's
+ * af_packet port "lan". The dataplane bridges "lan" and the tunnel in
+ * bridge domain 10, so B and the host behind vx0 share one segment. */
+const isRoot = process.getuid?.() === 0;
+const hasTools = spawnSync('sh', ['-c', 'command -v ip && command -v ping']).status === 0;
+const hasVxlan =
+  isRoot &&
+  hasTools &&
+  spawnSync('sh', ['-c', `ip link add vgxprobe${process.pid} type vxlan id 1 dstport 4789 local 127.0.0.1 && ip link del vgxprobe${process.pid}`])
+    .status === 0;
+const reason = !isRoot ? 'needs root' : !hasTools ? 'needs iproute2 (ip) and ping' : !hasVxlan ? 'the kernel has no vxlan devices' : '';
+
+function sh(cmd: string): string {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function pings(ns: string, dst: string): boolean {
+  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', dst]).status === 0;
+}
+
+async function pingsWithin(ns: string, dst: string, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (pings(ns, dst)) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('dataplane VXLAN tunnels', () => {
+  let dp: Dataplane | undefined;
+  beforeEach(() => {
+    withoutVariantPin();
+    dp = Dataplane.open({ options: 'buffers=4096' });
+  });
+  afterEach(() => {
+    dp?.close();
+    dp = undefined;
+  });
+
+  it('adds, dumps and deletes tunnels, and refuses bad ones naming why', () => {
+    const d = dp!;
+    const u = d.pcapInterfaceCreate('u0', { tx: '/dev/null' });
+    d.interfaceAddIp4(u, '10.77.9.1/24');
+    const t = d.vxlanTunnelAdd('vxlan0', { src: '10.77.9.1', dst: '10.77.9.2', vni: 42 });
+    const t2 = d.vxlanTunnelAdd('', { src: '10.77.9.1', dst: '10.77.9.3', vni: 16777215, dport: 8472 });
+    assert.deepEqual(d.vxlanTunnels(), [
+      { swIfIndex: t, name: 'vxlan0', src: '10.77.9.1', dst: '10.77.9.2', vni: 42, encapVrf: 0, dport: 4789 },
+      { swIfIndex: t2, name: 'vxlan_tunnel0', src: '10.77.9.1', dst: '10.77.9.3', vni: 16777215, encapVrf: 0, dport: 8472 },
+    ]);
+    assert.equal(d.interfaces().find((i) => i.swIfIndex === t)?.type, 'vxlan');
+    const refused = (f: () => void, code: string, re: RegExp) =>
+      assert.throws(f, (e: unknown) => e instanceof DataplaneError && e.errorName === code && re.test(e.message));
+    refused(() => d.vxlanTunnelAdd('x', { src: '10.77.9.1', dst: '10.77.9.2', vni: 1 << 24 }), 'EINVAL', /VNI 16777216/);
+    refused(() => d.vxlanTunnelAdd('x', { src: '10.77.9.9', dst: '10.77.9.2', vni: 5 }), 'ESTATE', /src 10\.77\.9\.9 is not an address of this box in VRF 0/);
+    refused(() => d.vxlanTunnelAdd('x', { src: '10.77.9.1', dst: '10.77.9.2', vni: 42 }), 'EEXISTS', /vxlan0/);
+    refused(() => d.vxlanTunnelDelete(u), 'EINVAL', /not a vxlan tunnel/);
+    d.vxlanTunnelDelete(t2);
+    assert.deepEqual(
+      d.vxlanTunnels().map((x) => x.name),
+      ['vxlan0'],
+    );
+  });
+
+  describe('with a Linux VTEP in a namespace', function () {
+    this.timeout(60_000);
+    const id = process.pid % 100000;
+    const nsU = `vgxu${id}`;
+    const nsB = `vgxb${id}`;
+    const hostU = `vgxu${id}h`;
+    const hostB = `vgxb${id}h`;
+
+    const cleanup = () =>
+      spawnSync('sh', ['-c', `ip link del ${hostU} 2>/dev/null; ip link del ${hostB} 2>/dev/null; ip netns del ${nsU} 2>/dev/null; ip netns del ${nsB} 2>/dev/null`]);
+
+    before(function () {
+      if (reason) {
+        console.log(`      (skipped: ${reason})`);
+        this.skip();
+      }
+      try {
+        sh(`ip netns add ${nsU} && ip netns add ${nsB}`);
+        sh(`ip link add ${hostU} type veth peer name eth0 netns ${nsU} && ip link set ${hostU} up`);
+        sh(`ip link add ${hostB} type veth peer name eth0 netns ${nsB} && ip link set ${hostB} up`);
+        sh(`ip -n ${nsU} addr add 10.77.0.2/24 dev eth0 && ip -n ${nsU} link set eth0 up && ip -n ${nsU} link set lo up`);
+        sh(`ip -n ${nsU} link add vx0 type vxlan id 42 local 10.77.0.2 remote 10.77.0.1 dstport 4789 dev eth0`);
+        sh(`ip -n ${nsU} addr add 192.168.77.2/24 dev vx0 && ip -n ${nsU} link set vx0 up`);
+        sh(`ip -n ${nsB} addr add 192.168.77.1/24 dev eth0 && ip -n ${nsB} link set eth0 up && ip -n ${nsB} link set lo up`);
+      } catch (e) {
+        cleanup();
+        throw e;
+      }
+    });
+    after(() => {
+      if (!reason) cleanup();
+    });
+
+    it('carries pings both ways between a host on the bridge domain and the host behind the Linux VTEP', async () => {
+      const d = dp!;
+      const underlay = d.afPacketCreate('underlay', hostU);
+      d.interfaceAddIp4(underlay, '10.77.0.1/24');
+      const lan = d.afPacketCreate('lan', hostB);
+      const vx = d.vxlanTunnelAdd('vxlan0', { src: '10.77.0.1', dst: '10.77.0.2', vni: 42 });
+      d.bridgeDomainAdd(10);
+      d.bridgePortSet(lan, 10);
+      d.bridgePortSet(vx, 10);
+      d.start();
+      assert.ok(await pingsWithin(nsB, '192.168.77.2', 10_000), 'B reaches the host behind the Linux VTEP');
+      spawnSync('ip', ['-n', nsB, 'neigh', 'flush', 'all']);
+      spawnSync('ip', ['-n', nsU, 'neigh', 'flush', 'dev', 'vx0']);
+      assert.ok(await pingsWithin(nsU, '192.168.77.1', 10_000), 'the host behind the Linux VTEP reaches B');
+      const remoteMac = sh(`ip netns exec ${nsU} cat /sys/class/net/vx0/address`).trim();
+      const fib = d.l2fib(10);
+      assert.match(fib, new RegExp(`${remoteMac} port vxlan0`), fib);
+      const c = d.interfaceCounters().find((x) => x.name === 'vxlan0')!;
+      assert.ok(c.rxPackets >= 2 && c.txPackets >= 2, JSON.stringify(c));
+      assert.ok(c.rxBytes > 0 && c.txBytes > 0, JSON.stringify(c));
+      /* The Linux side saw VXLAN from the dataplane's VTEP: its vxlan device received what it decapsulated. */
+      assert.ok(Number(sh(`ip netns exec ${nsU} cat /sys/class/net/vx0/statistics/rx_packets`)) >= 2);
+      d.stop();
+    });
+  });
+});
