@@ -3,12 +3,12 @@
 import { InterfaceInfo } from '../dataplane/dataplane';
 import { ApplyContext, Dependency, Descriptor, DerivedItem, RetrieveContext, RetrievedItem } from '../scheduler/descriptor';
 import { ip4Number, maskOf } from '../models/check';
-import { DEFAULT_MTU, InterfaceConfig, validateInterface, validateInterfaceName } from '../models/interface';
+import { DEFAULT_MTU, InterfaceConfig, validateInterface, validateInterfaceName, VxlanSettings } from '../models/interface';
 
 const nameOf = (key: string) => key.slice('interfaces/'.length);
 
 /* What the port is made of; changing any of it means a new port. */
-const identity = (v: InterfaceConfig) => JSON.stringify([v.type, v.hostIf, v.parent, v.vlan, v.vrf, v.mac === undefined]);
+const identity = (v: InterfaceConfig) => JSON.stringify([v.type, v.hostIf, v.parent, v.vlan, v.vrf, v.mac === undefined, v.vxlan]);
 const settings = (v: InterfaceConfig) => JSON.stringify([v.mac, v.mtu ?? DEFAULT_MTU, v.adminUp]);
 
 function configure(ctx: ApplyContext, sw: number, old: InterfaceConfig | undefined, v: InterfaceConfig): void {
@@ -20,12 +20,13 @@ function configure(ctx: ApplyContext, sw: number, old: InterfaceConfig | undefin
 
 /* The dataplane's type names for the model's; other types (the board's
  * pcap and pg ports) are none the agent makes, so never read back. */
-const TYPE_OF: Record<string, InterfaceConfig['type']> = { af_packet: 'af_packet', tap: 'tap', loopback: 'loopback', sub: 'sub-interface' };
+const TYPE_OF: Record<string, InterfaceConfig['type']> = { af_packet: 'af_packet', tap: 'tap', loopback: 'loopback', sub: 'sub-interface', vxlan: 'vxlan' };
 
 /* A read-back interface as validateInterface would have made it (same
  * fields, same order); a default MTU or MAC is left out, as a document does. */
-function configOf(ctx: RetrieveContext, i: InterfaceInfo, type: InterfaceConfig['type'], addresses: string[]): InterfaceConfig {
+function configOf(ctx: RetrieveContext, i: InterfaceInfo, type: InterfaceConfig['type'], addresses: string[], tunnels: Map<number, VxlanSettings>): InterfaceConfig {
   const cfg: InterfaceConfig = { type, adminUp: i.adminUp, vrf: i.vrf, addresses };
+  if (type === 'vxlan') cfg.vxlan = tunnels.get(i.swIfIndex);
   if (type === 'af_packet' || type === 'tap') cfg.hostIf = i.hostIf ?? '';
   if (type === 'sub-interface') {
     cfg.parent = ctx.ifName(i.parent!) ?? `#${i.parent}`;
@@ -34,6 +35,19 @@ function configOf(ctx: RetrieveContext, i: InterfaceInfo, type: InterfaceConfig[
   if (i.macSet) cfg.mac = i.mac;
   if (i.mtu !== DEFAULT_MTU) cfg.mtu = i.mtu;
   return cfg;
+}
+
+function vxlanTunnels(ctx: RetrieveContext): Map<number, VxlanSettings> {
+  return new Map(ctx.dp.vxlanTunnels().map((t) => [t.swIfIndex, { source: t.src, destination: t.dst, vni: t.vni, encapVrf: t.encapVrf, port: t.dport }]));
+}
+
+/* A tunnel's outer packets leave from its source address: it waits for that address in its VRF. */
+function sourceAddress(t: VxlanSettings): Dependency {
+  return {
+    label: `the address ${t.source} in VRF ${t.encapVrf} (the tunnel's source)`,
+    kind: 'interfaces',
+    match: (key, value) => key.includes('/address/') && (value as InterfaceAddress).vrf === t.encapVrf && (value as InterfaceAddress).address.split('/')[0] === t.source,
+  };
 }
 
 function addressesBySwIfIndex(ctx: RetrieveContext): Map<number, string[]> {
@@ -46,7 +60,7 @@ export const interfaceDescriptor: Descriptor<InterfaceConfig> = {
   name: 'interfaces',
   validateName: validateInterfaceName,
   validate: validateInterface,
-  dependencies: (_key, v) => (v.parent !== undefined ? [`interfaces/${v.parent}`] : []),
+  dependencies: (_key, v) => (v.parent !== undefined ? [`interfaces/${v.parent}`] : v.vxlan ? [sourceAddress(v.vxlan)] : []),
   derived: (key, v) =>
     v.addresses.map((address): DerivedItem => ({
       key: `${key}/address/${address}`,
@@ -59,6 +73,10 @@ export const interfaceDescriptor: Descriptor<InterfaceConfig> = {
     if (v.type === 'loopback') sw = ctx.dp.loopbackCreate(name);
     else if (v.type === 'tap') sw = ctx.dp.tapCreate(name, v.hostIf!);
     else if (v.type === 'af_packet') sw = ctx.dp.afPacketCreate(name, v.hostIf!);
+    else if (v.type === 'vxlan') {
+      const t = v.vxlan!;
+      sw = ctx.dp.vxlanTunnelAdd(name, { src: t.source, dst: t.destination, vni: t.vni, encapVrf: t.encapVrf, dport: t.port });
+    }
     else sw = ctx.dp.subInterfaceCreate(ctx.ifIndex(v.parent!), v.vlan!);
     try {
       if (v.vrf !== 0) ctx.dp.interfaceSetVrf(sw, v.vrf);
@@ -68,16 +86,17 @@ export const interfaceDescriptor: Descriptor<InterfaceConfig> = {
       throw e;
     }
   },
-  delete: (ctx, key) => ctx.dp.interfaceDelete(ctx.ifIndex(nameOf(key))),
+  delete: (ctx, key, v) => (v.type === 'vxlan' ? ctx.dp.vxlanTunnelDelete(ctx.ifIndex(nameOf(key))) : ctx.dp.interfaceDelete(ctx.ifIndex(nameOf(key)))),
   update: (ctx, key, old, v) => configure(ctx, ctx.ifIndex(nameOf(key)), old, v),
   needsRecreate: (old, v) => identity(old) !== identity(v),
   equivalent: (a, b) => identity(a) === identity(b) && settings(a) === settings(b),
   retrieve(ctx) {
     const addresses = addressesBySwIfIndex(ctx);
+    const tunnels = vxlanTunnels(ctx);
     const items: RetrievedItem<InterfaceConfig>[] = [];
     for (const i of ctx.interfaces) {
       const type = TYPE_OF[i.type];
-      if (type) items.push({ key: `interfaces/${i.name}`, value: configOf(ctx, i, type, addresses.get(i.swIfIndex) ?? []) });
+      if (type) items.push({ key: `interfaces/${i.name}`, value: configOf(ctx, i, type, addresses.get(i.swIfIndex) ?? [], tunnels) });
     }
     return items;
   },

@@ -1,9 +1,21 @@
 /* interfaces/<name>: a dataplane port and its L3 settings. Its addresses
  * become derived items (interfaces/<name>/address/<cidr>) so routes can
  * depend on one address, and so an address change touches nothing else. */
-import { array, bool, cidr, fail, ifName, int, mac, object } from './check';
+import { array, bool, cidr, fail, ifName, int, ip4, mac, object } from './check';
 
-export const INTERFACE_TYPES = ['af_packet', 'tap', 'loopback', 'sub-interface'] as const;
+export const INTERFACE_TYPES = ['af_packet', 'tap', 'loopback', 'sub-interface', 'vxlan'] as const;
+
+/* A VXLAN tunnel (RFC 7348) is an interface: a bridge-domain port, or an
+ * L3 interface with addresses and routes, like any other. */
+export interface VxlanSettings {
+  source: string; /* an address of the box in encapVrf */
+  destination: string; /* the remote VTEP */
+  vni: number;
+  encapVrf: number; /* where the outer packets are routed (default 0) */
+  port: number; /* UDP destination port (default 4789) */
+}
+
+export const VXLAN_PORT = 4789;
 
 export interface InterfaceConfig {
   type: (typeof INTERFACE_TYPES)[number];
@@ -15,10 +27,11 @@ export interface InterfaceConfig {
   adminUp: boolean; /* default true */
   vrf: number;
   addresses: string[];
+  vxlan?: VxlanSettings;
 }
 
 export const DEFAULT_MTU = 1500;
-const FIELDS = ['type', 'hostIf', 'parent', 'vlan', 'mac', 'mtu', 'adminUp', 'vrf', 'addresses'];
+const FIELDS = ['type', 'hostIf', 'parent', 'vlan', 'mac', 'mtu', 'adminUp', 'vrf', 'addresses', 'vxlan'];
 
 export function validateInterfaceName(parts: string[], path: string): void {
   if (parts.length !== 1) fail(path, 'key must be interfaces/<name>');
@@ -50,6 +63,8 @@ export function validateInterface(v: unknown, path: string, name: string): Inter
     if (name !== `${cfg.parent}.${cfg.vlan}`)
       fail(path, `a sub-interface is named <parent>.<vlan>: interfaces/${cfg.parent}.${cfg.vlan}`);
   }
+  if (type === 'vxlan') cfg.vxlan = vxlan(o.vxlan ?? fail(`${path}.vxlan`, 'required for type vxlan'), `${path}.vxlan`);
+  else if (o.vxlan !== undefined) fail(`${path}.vxlan`, 'only a vxlan interface has one');
   if (o.mac !== undefined) cfg.mac = mac(o.mac, `${path}.mac`);
   if (o.mtu !== undefined) cfg.mtu = int(o.mtu, `${path}.mtu`, 68, 9000);
   return cfg;
@@ -61,4 +76,17 @@ function addresses(v: unknown, path: string): string[] {
   const dup = list.findIndex((a, i) => list.indexOf(a) !== i);
   if (dup >= 0) fail(`${path}[${dup}]`, `${list[dup]} is listed twice`);
   return list;
+}
+
+function vxlan(v: unknown, path: string): VxlanSettings {
+  const o = object(v, path, ['source', 'destination', 'vni', 'encapVrf', 'port']);
+  const t: VxlanSettings = {
+    source: ip4(o.source ?? fail(`${path}.source`, 'required'), `${path}.source`),
+    destination: ip4(o.destination ?? fail(`${path}.destination`, 'required'), `${path}.destination`),
+    vni: int(o.vni ?? fail(`${path}.vni`, 'required'), `${path}.vni`, 0, 0xffffff)!,
+    encapVrf: int(o.encapVrf, `${path}.encapVrf`, 0, 0xfffffffe) ?? 0,
+    port: int(o.port, `${path}.port`, 1, 65535) ?? VXLAN_PORT,
+  };
+  if (t.source === t.destination) fail(`${path}.destination`, 'is the tunnel\'s own source');
+  return t;
 }

@@ -95,10 +95,13 @@ describe('console over a dataplane', () => {
       const noVrf = await con.run('show ip fib vrf 7');
       assert.match(noVrf.error!, /no VRF 7/);
       assert.deepEqual(con.complete('show interface ').candidates.filter((c) => c.insertable).map((c) => c.word), ['lo0', 'address']);
+      dp.vxlanTunnelAdd('vx0', { src: '192.0.2.1', dst: '192.0.2.77', vni: 9 });
+      assert.match((await con.run('show vxlan tunnel')).text, /^Name +Idx +Src +Dst +VNI +Encap-VRF +Port +Rx +Tx\nvx0 +\d+ +192\.0\.2\.1 +192\.0\.2\.77 +9 +0 +4789 +0 +0$/);
       dp.loopbackCreate('loopback-longer-name');
       const hw = (await con.run('show hardware-interfaces')).text.split('\n');
       assert.match(hw[0]!, /^Name +Idx +Link +Hardware$/);
       const rows = hw.filter((l) => /^lo/.test(l));
+      assert.ok(hw.some((l) => /^vx0 /.test(l)), 'the tunnel is an interface too');
       assert.equal(rows.length, 2);
       assert.equal(rows[0]!.indexOf('loopback 02:'), rows[1]!.indexOf('loopback 02:'), 'one table: columns line up');
       assert.match(hw[2]!, /^ {4}loopback, in no bridge domain/);

@@ -309,6 +309,19 @@ function clearStats(what: 'interfaces' | 'errors' | 'runtime', help: string): Sp
   };
 }
 
+const showVxlan: Spec = {
+  path: 'show vxlan tunnel',
+  help: 'VXLAN tunnels: endpoints, VNI, encapsulation VRF and counters',
+  run(ctx) {
+    const dp = ctx.dataplane();
+    const counters = new Map(dp.interfaceCounters().map((c) => [c.name, c]));
+    const names = new Map(dp.interfaces().map((i) => [i.swIfIndex, i.name]));
+    const ts = dp.vxlanTunnels().map((t) => ({ ...t, name: names.get(t.swIfIndex) ?? String(t.swIfIndex), counters: counters.get(names.get(t.swIfIndex) ?? '') ?? null }));
+    const rows = ts.map((t) => [t.name, t.swIfIndex, t.src, t.dst, t.vni, t.encapVrf, t.dport, t.counters?.rxPackets ?? 0, t.counters?.txPackets ?? 0]);
+    return { text: table(['Name', 'Idx', 'Src', 'Dst', 'VNI', 'Encap-VRF', 'Port', 'Rx', 'Tx'], rows), data: ts };
+  },
+};
+
 const PCAP_DEFAULT_MAX = 100;
 
 const pcapTrace: Spec = {
@@ -391,6 +404,7 @@ export const DATAPLANE_COMMANDS: readonly Spec[] = [
   showErrors,
   showBuffers,
   showThreads,
+  showVxlan,
   traceAdd,
   showTrace,
   clearTrace,
@@ -404,6 +418,7 @@ export const DATAPLANE_COMMANDS: readonly Spec[] = [
 export const DATAPLANE_GROUPS: Readonly<Record<string, string>> = {
   show: 'show what the box holds',
   'show ip': 'IPv4 tables',
+  'show vxlan': 'VXLAN',
   clear: 'zero counters',
   trace: 'packet tracing',
   pcap: 'packet capture',
