@@ -3,19 +3,12 @@ import { spawnSync } from 'node:child_process';
 
 import { Agent } from '../../src/agent/agent';
 import { brokerSuite, Operator, readBack, tempDir } from './fixture';
+import { hasCommands, isRoot, sh } from '../peers/netns';
 
 /* The agent's configuration carries real traffic: two Linux hosts in
  * namespaces, each behind an af_packet port the document creates, ping
  * each other through the dataplane's router. Then the box is "power
  * cycled" with its broker gone, and must forward again from disk alone. */
-const isRoot = process.getuid?.() === 0;
-const canPing = spawnSync('sh', ['-c', 'command -v ping && command -v ip']).status === 0;
-
-function sh(cmd: string): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return r.stdout;
-}
 
 describe('agent-configured forwarding between Linux hosts', function () {
   this.timeout(30_000);
@@ -49,7 +42,7 @@ describe('agent-configured forwarding between Linux hosts', function () {
   }
 
   before(function () {
-    if (!isRoot || !canPing) this.skip();
+    if (!isRoot || !hasCommands('ping', 'ip')) this.skip();
     [0, 1].forEach((i) => {
       const n = i + 1;
       sh(`ip netns add ${ns[i]}`);

@@ -4,20 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { DataplaneError } from '../../src/errors';
 import { Dataplane } from '../../src/dataplane/dataplane';
 import { withoutVariantPin } from '../helpers';
+import { netnsReason, sh } from '../peers/netns';
 
 /* The af_packet and tap interfaces against real Linux interfaces: a veth
  * pair into a namespace made for the run, and a TAP device. Traffic comes
  * from the kernel itself (an ARP request for an unused address) and from
  * the packet generator, so no tool beyond iproute2 and bash (its /dev/udp) is needed. */
-const isRoot = process.getuid?.() === 0;
-const hasIp = spawnSync('ip', ['-V']).status === 0;
-const netnsReason = !isRoot ? 'needs root' : !hasIp ? 'needs iproute2 (ip)' : '';
-
-function sh(cmd: string): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return r.stdout;
-}
 
 async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;

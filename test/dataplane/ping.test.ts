@@ -4,19 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { DataplaneError } from '../../src/errors';
 import { Dataplane, PingReply } from '../../src/dataplane/dataplane';
 import { withoutVariantPin } from '../helpers';
+import { netnsReason, sh } from '../peers/netns';
 
 /* Ping from the dataplane: round trips through the box's own ip4-local,
  * and to a real Linux host in a namespace behind an af_packet port, whose
  * kernel counts the requests it answered. */
-const isRoot = process.getuid?.() === 0;
-const hasIp = spawnSync('ip', ['-V']).status === 0;
-const netnsReason = !isRoot ? 'needs root' : !hasIp ? 'needs iproute2 (ip)' : '';
-
-function sh(cmd: string): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /* The namespace kernel's ICMP counters (/proc/net/snmp is per namespace). */
 function icmpCounters(ns: string): Record<string, number> {

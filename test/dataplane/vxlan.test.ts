@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { DataplaneError } from '../../src/errors';
 import { Dataplane } from '../../src/dataplane/dataplane';
 import { withoutVariantPin } from '../helpers';
+import { hasCommands, isRoot, sh } from '../peers/netns';
 
 /* VXLAN (RFC 7348) against Linux. Namespace U is the underlay peer and the
  * remote VTEP: a veth to the dataplane's af_packet port "underlay"
@@ -12,20 +13,12 @@ import { withoutVariantPin } from '../helpers';
  * tunnel. Namespace B is the local host, 192.168.77.1, on the dataplane's
  * af_packet port "lan". The dataplane bridges "lan" and the tunnel in
  * bridge domain 10, so B and the host behind vx0 share one segment. */
-const isRoot = process.getuid?.() === 0;
-const hasTools = spawnSync('sh', ['-c', 'command -v ip && command -v ping']).status === 0;
 const hasVxlan =
   isRoot &&
-  hasTools &&
+  hasCommands('ip', 'ping') &&
   spawnSync('sh', ['-c', `ip link add vgxprobe${process.pid} type vxlan id 1 dstport 4789 local 127.0.0.1 && ip link del vgxprobe${process.pid}`])
     .status === 0;
-const reason = !isRoot ? 'needs root' : !hasTools ? 'needs iproute2 (ip) and ping' : !hasVxlan ? 'the kernel has no vxlan devices' : '';
-
-function sh(cmd: string): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return r.stdout;
-}
+const reason = !isRoot ? 'needs root' : !hasCommands('ip', 'ping') ? 'needs iproute2 (ip) and ping' : !hasVxlan ? 'the kernel has no vxlan devices' : '';
 
 function pings(ns: string, dst: string): boolean {
   return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', dst]).status === 0;
