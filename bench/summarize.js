@@ -22,7 +22,8 @@ for (const group of groups.values()) {
   group.sort((a, b) => a.mpps - b.mpps);
   const m = group[Math.floor(group.length / 2)];
   const nodes = m.nodes.map((n) => `${n.name} ${n.clocksPerPacket.toFixed(1)}`).join(', ');
-  const total = m.nodes.reduce((s, n) => s + n.clocksPerPacket, 0);
+  // Per generated packet: a node may see each packet twice (vxlan: interface-output, ethernet-input).
+  const total = m.nodes.reduce((s, n) => s + (n.clocksPerPacket * n.packets) / m.packets, 0);
   if (m.scenario === 'afpacket-forward') {
     rows.push([label(m), m.variant, String(group.length), m.mpps.toFixed(2),
       `vecgate ${m.vecgatePps} pps, kernel ${m.kernelPps} pps, ratio ${m.ratio.toFixed(2)}`]);

@@ -5,12 +5,16 @@ import { ip4Forward } from './ip4-forward';
 import { l2Bridge } from './l2-bridge';
 import { pgEthernet } from './pg-ethernet';
 import { AgentScenario, Scenario } from './scenario';
+import { vxlanDecap } from './vxlan-decap';
+import { vxlanEncap } from './vxlan-encap';
 
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'pg-ethernet': pgEthernet,
   'l2-bridge': l2Bridge,
   'ip4-forward': ip4Forward,
   'afpacket-forward': afpacketForward,
+  'vxlan-encap': vxlanEncap,
+  'vxlan-decap': vxlanDecap,
 };
 
 export const AGENT_SCENARIOS: Readonly<Record<string, AgentScenario>> = {
