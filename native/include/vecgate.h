@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define VG_API_VERSION 2u
+#define VG_API_VERSION 3u
 
 /* Error codes (negative return values). */
 #define VG_OK 0
@@ -292,7 +292,7 @@ int64_t vg_ip4_neighbor_format(vg_dp_t *dp, char *buf, uint64_t size);
 typedef struct {
   uint32_t sw_if_index;
   char name[64];
-  char type[16];        /* "af_packet", "tap", "loopback", "sub", "pcap", "pg", "vxlan" */
+  char type[16];        /* "af_packet", "tap", "loopback", "sub", "pcap", "pg", "vxlan", "ipsec" */
   uint8_t mac[6];
   uint8_t admin_up, is_bvi;
   uint32_t mtu;
@@ -335,6 +335,228 @@ typedef struct {
 } vg_vxlan_tunnel_info_t;
 /* Dump (see "Reading the tables back"), in sw_if_index order. */
 int vg_vxlan_tunnel_dump(vg_dp_t *dp, vg_vxlan_tunnel_info_t *out, uint32_t max);
+
+/* ---- IPsec ESP (RFC 4303) ----------------------------------------------------
+ * Security associations (SAs) are added by a caller-chosen sa_id. Crypto is
+ * OpenSSL libcrypto (EVP); the keys are set once when the SA is added. An
+ * SA protects traffic in one of two ways: route based, as the outbound SA
+ * (and inbound SAs) of an interface of type "ipsec" (vg_ipsec_tunnel_*), or
+ * policy based, named by a protect entry of a security policy database
+ * (vg_ipsec_spd_*) bound to an interface. ESP for the box (IPv4 protocol
+ * 50, or UDP to the port of an inbound SA with VG_IPSEC_SA_UDP_ENCAP) is
+ * decrypted by the node esp-decrypt; what is sent through an SA is
+ * encrypted by esp-encrypt. Addresses are host-order u32. */
+
+/* Encryption (vg_ipsec_sa_config_t.crypto_alg) and the key bytes each needs
+ * in crypto_key / crypto_key_len. GCM keys end with the 4-byte salt (RFC
+ * 4106 section 8.1: KEYMAT is key || salt); GCM's ICV is 16 bytes. */
+#define VG_IPSEC_CRYPTO_AES_128_CBC 1u /* RFC 3602: 16 bytes */
+#define VG_IPSEC_CRYPTO_AES_192_CBC 2u /* 24 bytes */
+#define VG_IPSEC_CRYPTO_AES_256_CBC 3u /* 32 bytes */
+#define VG_IPSEC_CRYPTO_AES_128_GCM 4u /* RFC 4106: 16 + 4 = 20 bytes */
+#define VG_IPSEC_CRYPTO_AES_256_GCM 5u /* 32 + 4 = 36 bytes */
+/* Integrity (integ_alg): VG_IPSEC_INTEG_NONE with GCM (and only with GCM:
+ * CBC without integrity is refused); the HMAC key is as long as the hash
+ * output (RFC 2404, RFC 4868); the ICV is the truncated HMAC. */
+#define VG_IPSEC_INTEG_NONE 0u
+#define VG_IPSEC_INTEG_HMAC_SHA1_96 1u     /* key 20 bytes, ICV 12 */
+#define VG_IPSEC_INTEG_HMAC_SHA_256_128 2u /* key 32, ICV 16 */
+#define VG_IPSEC_INTEG_HMAC_SHA_384_192 3u /* key 48, ICV 24 */
+#define VG_IPSEC_INTEG_HMAC_SHA_512_256 4u /* key 64, ICV 32 */
+
+/* SA flags. */
+#define VG_IPSEC_SA_INBOUND 0x01u     /* decrypts what arrives; without it the SA is outbound */
+#define VG_IPSEC_SA_TUNNEL 0x02u      /* tunnel mode (an outer IPv4 header); else transport mode */
+#define VG_IPSEC_SA_ESN 0x04u         /* 64-bit extended sequence numbers (RFC 4303 2.2.1) */
+#define VG_IPSEC_SA_ANTI_REPLAY 0x08u /* inbound: keep a replay window (ignored outbound) */
+#define VG_IPSEC_SA_UDP_ENCAP 0x10u   /* ESP in UDP (RFC 3948, NAT traversal) */
+#define VG_IPSEC_SA_COPY_DF 0x20u     /* tunnel mode outbound: copy the inner DF bit; else DF clear */
+#define VG_IPSEC_SA_FLAGS_ALL 0x3fu
+
+#define VG_IPSEC_KEY_MAX 64
+#define VG_IPSEC_REPLAY_WINDOW_MAX 4096
+#define VG_IPSEC_MAX_SAS 1024 /* SAs at once */
+
+/* An SA. Unused fields must be zero. */
+typedef struct {
+  /* Outbound: the sequence number last sent (0 for a new SA: the first packet
+   * carries 1); the SA stops sending, counting seq-exhausted, rather than
+   * wrap past 2^32-1 (2^64-1 with ESN). Inbound: the highest sequence number
+   * already received (the top of the replay window; 0 for a new SA). Without
+   * ESN at most 0xffffffff. For tests and for an SA moved between boxes. */
+  uint64_t initial_seq;
+  uint32_t spi;             /* 256..0xffffffff (1..255 are reserved) */
+  uint32_t flags;           /* VG_IPSEC_SA_* */
+  uint32_t crypto_alg;      /* VG_IPSEC_CRYPTO_* */
+  uint32_t integ_alg;       /* VG_IPSEC_INTEG_* */
+  uint32_t crypto_key_len;  /* bytes of crypto_key used */
+  uint32_t integ_key_len;   /* bytes of integ_key used (0 with INTEG_NONE) */
+  uint8_t crypto_key[VG_IPSEC_KEY_MAX];
+  uint8_t integ_key[VG_IPSEC_KEY_MAX];
+  /* The outer addresses as they are on the wire in this SA's direction:
+   * outbound, src is this box and dst the peer; inbound, src is the peer
+   * and dst this box. Tunnel mode: both required (nonzero, different).
+   * Transport mode: tunnel_src 0; tunnel_dst 0 outbound; inbound, 0 takes
+   * the SPI on any address of the box, else only on that one. Inbound SAs
+   * are found by (SPI, destination address, VRF). */
+  uint32_t tunnel_src, tunnel_dst;
+  /* Outbound: the VRF the encrypted packet is looked up in (made if new).
+   * Inbound: the VRF its ESP arrives in. */
+  uint32_t vrf;
+  /* VG_IPSEC_SA_UDP_ENCAP: the UDP ports in this SA's direction (0: 4500);
+   * inbound, udp_dport is the box's port that receives it. */
+  uint16_t udp_sport, udp_dport;
+  /* Inbound: the replay window in packets, 0 for the default 64, at most
+   * VG_IPSEC_REPLAY_WINDOW_MAX. Also used to infer the high half of an ESN
+   * (RFC 4303 appendix A2), with or without anti-replay. */
+  uint32_t replay_window;
+  uint32_t pad;
+} vg_ipsec_sa_config_t;
+
+/* Adds SA sa_id (any value but UINT32_MAX). Errors, each message naming the
+ * field: VG_E_INVAL (unknown flag, algorithm, a key length the algorithm
+ * does not take, CBC without integrity, GCM with an integrity algorithm,
+ * SPI below 256, missing or equal tunnel addresses, a transport SA with
+ * tunnel_src, window above the maximum, initial_seq above 32 bits without
+ * ESN), VG_E_EXISTS (sa_id, or an inbound SA with the same SPI, destination
+ * and VRF), VG_E_LIMIT (VG_IPSEC_MAX_SAS), VG_E_UNSUPPORTED (libcrypto has
+ * no such cipher or MAC), VG_E_NOMEM. */
+int vg_ipsec_sa_add(vg_dp_t *dp, uint32_t sa_id, const vg_ipsec_sa_config_t *config);
+/* VG_E_NOTFOUND; VG_E_STATE while a tunnel or an SPD entry uses the SA (the
+ * message names it): unprotect the tunnel or delete the entry first. */
+int vg_ipsec_sa_delete(vg_dp_t *dp, uint32_t sa_id);
+
+/* An SA as the dataplane holds it (see "Reading the tables back"), in the
+ * order added. The counters are summed over the threads; the same numbers
+ * are in the stats segment (below). */
+typedef struct {
+  uint32_t sa_id;
+  uint32_t n_users;        /* tunnels and SPD entries using it */
+  uint32_t sw_if_index;    /* the tunnel it protects, or UINT32_MAX */
+  uint32_t pad;
+  uint64_t seq;            /* outbound: last sequence number sent; inbound: highest received */
+  uint64_t packets;        /* encrypted, or decrypted and accepted */
+  uint64_t bytes;          /* of those packets before encryption / after decryption (the
+                              inner packet in tunnel mode, the IPv4 payload in transport) */
+  uint64_t replay_drops;   /* replayed, or older than the window */
+  uint64_t integ_fails;    /* bad ICV (HMAC mismatch or GCM tag) */
+  uint64_t decrypt_errors; /* truncated, not whole blocks, bad padding, wrong next header */
+  uint64_t seq_exhausted;  /* outbound packets not sent: the sequence number would wrap */
+  vg_ipsec_sa_config_t config; /* as added, keys included (initial_seq as given) */
+} vg_ipsec_sa_info_t;
+int vg_ipsec_sa_dump(vg_dp_t *dp, vg_ipsec_sa_info_t *out, uint32_t max);
+
+/* Stats segment: per-SA counters, made with the first SA, indexed by an
+ * internal SA slot whose element name ("/ipsec/sa/names") is the sa_id in
+ * decimal (an empty name: a free slot). Counter entries, one row per
+ * thread: /ipsec/sa/packets, /ipsec/sa/bytes, /ipsec/sa/replay-drops,
+ * /ipsec/sa/integ-fails, /ipsec/sa/decrypt-errors, /ipsec/sa/seq-exhausted
+ * (meaning as in vg_ipsec_sa_info_t). A reused slot starts from zero.
+ * vg_stats_clear "errors" and "all" clear them too. */
+
+/* Route-based protection. An ipsec tunnel is an interface of type "ipsec"
+ * (name NULL or "": the first free "ipsecN"), point to point: routes via it
+ * need no ARP. src: this box's end, an address of the box in vrf (the
+ * underlay VRF; else VG_E_STATE); dst: the peer (unicast, not src).
+ * Packets routed out of it are counted as its tx and encrypted with its
+ * outbound SA; unprotected, they are dropped (esp-encrypt "tunnel not
+ * protected"). What its inbound SAs decrypt is received on it (rx counters)
+ * and enters ip4-input there, so routing in the tunnel's own VRF
+ * (vg_interface_set_vrf) forwards it. Returns the sw_if_index.
+ * VG_E_EXISTS for the name or another tunnel with the same src, dst and vrf. */
+int vg_ipsec_tunnel_add(vg_dp_t *dp, const char *name, uint32_t src, uint32_t dst, uint32_t vrf);
+/* Unprotects, then deletes as vg_interface_delete (which refuses what it
+ * refuses). VG_E_INVAL for an interface that is not an ipsec tunnel. */
+int vg_ipsec_tunnel_delete(vg_dp_t *dp, uint32_t sw_if_index);
+/* Sets (or replaces, for a rekey) the tunnel's SAs: sa_out, an outbound
+ * tunnel-mode SA whose tunnel_src/tunnel_dst/vrf are the tunnel's src/dst/
+ * vrf; sa_in[0..n_in), 1..VG_IPSEC_TUNNEL_MAX_SA_IN inbound tunnel-mode SAs
+ * from dst to src in vrf, not protecting another tunnel. An SA in use by an
+ * SPD entry cannot protect a tunnel. VG_E_NOTFOUND (tunnel or SA),
+ * VG_E_INVAL (direction, mode, addresses, count), VG_E_STATE (SA in use). */
+#define VG_IPSEC_TUNNEL_MAX_SA_IN 4
+int vg_ipsec_tunnel_protect(vg_dp_t *dp, uint32_t sw_if_index, uint32_t sa_out,
+                            const uint32_t *sa_in, uint32_t n_in);
+int vg_ipsec_tunnel_unprotect(vg_dp_t *dp, uint32_t sw_if_index); /* VG_E_STATE if not protected */
+typedef struct {
+  uint32_t sw_if_index;
+  uint32_t src, dst, vrf;
+  uint32_t sa_out;          /* UINT32_MAX: not protected */
+  uint32_t n_sa_in;
+  uint32_t sa_in[VG_IPSEC_TUNNEL_MAX_SA_IN];
+} vg_ipsec_tunnel_info_t;
+/* Dump (see "Reading the tables back"), in sw_if_index order. */
+int vg_ipsec_tunnel_dump(vg_dp_t *dp, vg_ipsec_tunnel_info_t *out, uint32_t max);
+
+/* Policy-based protection: security policy databases (RFC 4301 4.4.1).
+ * An SPD (spd_id chosen by the caller) holds entries; binding it to an
+ * interface (one SPD per interface, an SPD on several) subjects its IPv4
+ * traffic to the SPD's entries of each direction, tried by priority,
+ * highest first (equal: the one added first); the first entry whose
+ * selectors all match decides.
+ * Outbound (node ipsec4-output, for packets routed out of the interface,
+ * after ip4-lookup and before the rewrite): BYPASS forwards in clear;
+ * DISCARD drops; PROTECT encrypts with sa_id (an outbound SA: tunnel mode,
+ * the outer packet is looked up anew in the SA's VRF; transport mode, ESP
+ * is inserted after the IPv4 header and the packet keeps its destination).
+ * No entry matches: dropped, "no policy matched" (RFC 4301 4.4.1; add
+ * BYPASS entries for IKE and other clear traffic the box sends). What
+ * esp-encrypt made is not checked again.
+ * Inbound (node ipsec4-input, after ip4-input on the interface): a packet
+ * that arrived in clear follows its entry (BYPASS passes, DISCARD drops,
+ * PROTECT drops: it should have come encrypted); no entry: it passes. ESP
+ * (protocol 50) and UDP to ports 500 and 4500 pass unchecked (they are the
+ * protection). A packet decrypted with an SA that does not protect a
+ * tunnel re-enters ip4-input on the interface the ESP came in on; it must
+ * match a PROTECT entry naming that SA, else it is dropped. */
+#define VG_IPSEC_POLICY_OUTBOUND 0u
+#define VG_IPSEC_POLICY_INBOUND 1u
+#define VG_IPSEC_ACTION_BYPASS 0u
+#define VG_IPSEC_ACTION_DISCARD 1u
+#define VG_IPSEC_ACTION_PROTECT 2u
+/* Selectors: "local" is this side (outbound: the packet's source; inbound:
+ * its destination), "remote" the other. Ranges are inclusive, lo..hi; a hi
+ * of 0 means any (addresses 0.0.0.0..255.255.255.255, ports 0..65535).
+ * protocol 0: any. Port ranges other than any match only TCP and UDP. */
+typedef struct {
+  int32_t priority;
+  uint32_t direction;       /* VG_IPSEC_POLICY_* */
+  uint32_t action;          /* VG_IPSEC_ACTION_* */
+  uint32_t sa_id;           /* PROTECT: the SA (outbound SA for outbound, inbound for inbound) */
+  uint32_t local_lo, local_hi, remote_lo, remote_hi;
+  uint16_t local_port_lo, local_port_hi, remote_port_lo, remote_port_hi;
+  uint8_t protocol;
+  uint8_t pad[3];
+} vg_ipsec_policy_t;
+int vg_ipsec_spd_add(vg_dp_t *dp, uint32_t spd_id);       /* VG_E_EXISTS */
+int vg_ipsec_spd_delete(vg_dp_t *dp, uint32_t spd_id);    /* VG_E_STATE while bound */
+/* Binds spd_id to the interface (UINT32_MAX unbinds). VG_E_NOTFOUND. */
+int vg_ipsec_spd_bind(vg_dp_t *dp, uint32_t sw_if_index, uint32_t spd_id);
+/* Returns the entry's id (>= 0, unique in the SPD) for the delete and the
+ * dump. VG_E_INVAL (direction, action, ranges lo > hi, a PROTECT SA of the
+ * wrong direction or protecting a tunnel), VG_E_NOTFOUND (SPD, SA). */
+int vg_ipsec_spd_entry_add(vg_dp_t *dp, uint32_t spd_id, const vg_ipsec_policy_t *policy);
+int vg_ipsec_spd_entry_delete(vg_dp_t *dp, uint32_t spd_id, uint32_t entry_id);
+typedef struct {
+  uint32_t spd_id;
+  uint32_t n_entries;
+  uint32_t n_interfaces;    /* bound to it */
+  uint32_t pad;
+} vg_ipsec_spd_info_t;
+int vg_ipsec_spd_dump(vg_dp_t *dp, vg_ipsec_spd_info_t *out, uint32_t max);
+typedef struct {
+  uint32_t entry_id;
+  uint32_t pad;
+  uint64_t packets;         /* matched by this entry (summed over threads) */
+  vg_ipsec_policy_t policy;
+} vg_ipsec_spd_entry_info_t;
+/* The entries of one SPD in match order (VG_E_NOTFOUND). */
+int vg_ipsec_spd_entry_dump(vg_dp_t *dp, uint32_t spd_id, vg_ipsec_spd_entry_info_t *out,
+                            uint32_t max);
+typedef struct {
+  uint32_t sw_if_index, spd_id;
+} vg_ipsec_spd_binding_t;
+int vg_ipsec_spd_binding_dump(vg_dp_t *dp, vg_ipsec_spd_binding_t *out, uint32_t max);
 
 /* ---- Packet generator ----------------------------------------------------
  * A stream is described by one spec string of key=value pairs; a bad spec is
