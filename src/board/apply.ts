@@ -16,6 +16,12 @@ function createPort(dp: Dataplane, port: Port): PortState {
     const swIfIndex = dp.pcapInterfaceCreate(port.name, { rx: port.rx, rxLoops: port.rxLoops, tx: port.tx });
     return { name: port.name, type: port.type, swIfIndex };
   }
+  if (port.type === 'af_packet') {
+    return { name: port.name, type: port.type, swIfIndex: dp.afPacketCreate(port.name, port.hostIf, port.options) };
+  }
+  if (port.type === 'tap') {
+    return { name: port.name, type: port.type, swIfIndex: dp.tapCreate(port.name, port.hostIf, port.options) };
+  }
   // The stream creates its pg interface (if=<port name>) when it is missing.
   const stream = dp.pgStreamAdd(port.stream);
   const swIfIndex = dp.interfaceFind(port.name);
@@ -29,7 +35,7 @@ export function createPorts(dp: Dataplane, ports: Port[], log: Logger): PortStat
   return ports.map((port) => {
     const state = createPort(dp, port);
     dp.interfaceSetAdmin(state.swIfIndex, true);
-    log.info({ port: state, spec: port.type === 'pg' ? port.stream : undefined }, `port ${port.name} up`);
+    log.info({ port: state, spec: port.type === 'pg' ? port.stream : undefined, hostIf: 'hostIf' in port ? port.hostIf : undefined }, `port ${port.name} up`);
     return state;
   });
 }

@@ -12,12 +12,21 @@ export function boardPath(nameOrPath: string): string {
   return path.join(PACKAGE_ROOT, 'board', `${nameOrPath}.json`);
 }
 
+/* The boards this package ships. */
+export function boardNames(): string[] {
+  const dir = path.join(PACKAGE_ROOT, 'board');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort() : [];
+}
+
 export function loadBoard(nameOrPath: string): Board {
   const file = boardPath(nameOrPath);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
+    if (!nameOrPath.includes('/') && !nameOrPath.endsWith('.json')) {
+      throw new VecgateError('BOARD_NOT_FOUND', `unknown board ${nameOrPath} (boards: ${boardNames().join(', ')}; or give a path to a board file)`);
+    }
     throw new VecgateError('BOARD_NOT_FOUND', `board ${nameOrPath}: cannot read ${file}: ${(e as Error).message}`);
   }
   let json: unknown;

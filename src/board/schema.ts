@@ -2,6 +2,8 @@
  * Validation names the exact field that is wrong, as a JSON path. */
 import { SpecError } from '../errors';
 import { formatPgSpec, PgStreamSpec } from '../dataplane/pg-spec';
+import { array, fail, ifName, int, Json, object, str } from './check';
+import { checkBudget, cpu, CpuSpec, memory, MemorySpec, ota, OtaSpec, variantPolicy, workers } from './platform';
 
 export const BOARD_ARCHES = ['any', 'x86_64', 'arm64', 'ppc64le'] as const;
 
@@ -19,7 +21,33 @@ export interface PcapPort {
   tx?: string;
 }
 
-export type Port = PgPort | PcapPort;
+/* A NIC the dataplane owns: AF_PACKET with mmapped rings on the Linux
+ * interface hostIf (the kernel keeps the device, the dataplane its traffic). */
+export interface AfPacketPort {
+  type: 'af_packet';
+  name: string;
+  hostIf: string;
+  options?: string; /* vg_af_packet_create options */
+  description?: string;
+}
+
+/* A TAP device hostIf that the dataplane creates: the host's view of a port. */
+export interface TapPort {
+  type: 'tap';
+  name: string;
+  hostIf: string;
+  options?: string;
+  description?: string;
+}
+
+export type Port = PgPort | PcapPort | AfPacketPort | TapPort;
+export const PORT_TYPES = ['pg', 'pcap', 'af_packet', 'tap'] as const;
+
+/* A NIC that stays with Linux (ssh, the fleet's broker, OTA downloads). */
+export interface ManagementNic {
+  hostIf: string;
+  description?: string;
+}
 
 /* The box's place in the fleet and how its agent reaches it (docs/mqtt.md). */
 export interface AgentSettings {
@@ -55,36 +83,18 @@ export interface Board {
   name: string;
   description: string;
   arch: (typeof BOARD_ARCHES)[number];
-  dataplane: { options: string; variant: string };
+  cpu: CpuSpec;
+  /* variant: "auto" or a pinned variant; workers: cores of the dataplane threads. */
+  dataplane: { options: string; variant: string; workers: number[] };
   ports: Port[];
+  management: ManagementNic[];
   console: { tty: string | null; baud?: number };
+  ota: OtaSpec;
+  memory: MemorySpec;
   agent: AgentSettings;
 }
 
-type Json = Record<string, unknown>;
-
-function fail(field: string, why: string): never {
-  throw new SpecError(field, why, 'BOARD_INVALID');
-}
-
-function object(v: unknown, field: string, keys: string[]): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'must be an object');
-  const unknown = Object.keys(v).find((k) => !keys.includes(k));
-  if (unknown) fail(field ? `${field}.${unknown}` : unknown, `unknown field (known: ${keys.join(', ')})`);
-  return v as Json;
-}
-
-function str(v: unknown, field: string, optional = false): string | undefined {
-  if (v === undefined && optional) return undefined;
-  if (typeof v !== 'string' || v === '') fail(field, 'must be a non-empty string');
-  return v;
-}
-
-function int(v: unknown, field: string, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || (v as number) < min) fail(field, `must be an integer >= ${min}`);
-  return v as number;
-}
+export const BOARD_SECTIONS = ['name', 'description', 'arch', 'cpu', 'dataplane', 'ports', 'management', 'console', 'ota', 'memory', 'agent'];
 
 function port(v: unknown, field: string): Port {
   const type = (v as Json | null)?.type;
@@ -110,7 +120,59 @@ function port(v: unknown, field: string): Port {
       tx: str(p.tx, `${field}.tx`, true),
     };
   }
-  fail(`${field}.type`, `must be "pg" or "pcap", not ${JSON.stringify(type)}`);
+  if (type === 'af_packet' || type === 'tap') {
+    const p = object(v, field, ['type', 'name', 'hostIf', 'options', 'description']);
+    return {
+      type,
+      name: str(p.name, `${field}.name`)!,
+      hostIf: ifName(p.hostIf, `${field}.hostIf`),
+      ...(p.options === undefined ? {} : { options: str(p.options, `${field}.options`)! }),
+      ...(p.description === undefined ? {} : { description: str(p.description, `${field}.description`)! }),
+    };
+  }
+  fail(`${field}.type`, `must be one of ${PORT_TYPES.join(', ')}, not ${JSON.stringify(type)}`);
+}
+
+function management(v: unknown): ManagementNic[] {
+  return array(v, 'management', 'NICs left to Linux').map((m, i) => {
+    const o = object(m, `management[${i}]`, ['hostIf', 'description']);
+    const nic: ManagementNic = { hostIf: ifName(o.hostIf, `management[${i}].hostIf`) };
+    if (o.description !== undefined) nic.description = str(o.description, `management[${i}].description`)!;
+    return nic;
+  });
+}
+
+/* A NIC is the dataplane's or Linux's, never both, and each port has one name. */
+function checkOwnership(ports: Port[], mgmt: ManagementNic[]): void {
+  const names = new Set<string>();
+  const hostIfs = new Map<string, string>();
+  ports.forEach((p, i) => {
+    if (names.has(p.name)) fail(`ports[${i}].name`, `duplicate port name ${p.name}`);
+    names.add(p.name);
+    if (p.type !== 'af_packet' && p.type !== 'tap') return;
+    const other = hostIfs.get(p.hostIf);
+    if (other) fail(`ports[${i}].hostIf`, `${p.hostIf} is already owned by port ${other}`);
+    hostIfs.set(p.hostIf, p.name);
+  });
+  mgmt.forEach((m, i) => {
+    const owner = hostIfs.get(m.hostIf);
+    if (owner) fail(`management[${i}].hostIf`, `${m.hostIf} is owned by the dataplane (port ${owner}); a management NIC stays with Linux`);
+  });
+}
+
+/* threads and cpus come from dataplane.workers, once. */
+function options(v: unknown): string {
+  if (v === undefined) return '';
+  if (typeof v !== 'string') fail('dataplane.options', 'must be a string');
+  if (/(^|\s)(threads|cpus)=/.test(v)) fail('dataplane.options', 'threads and cpus come from dataplane.workers, not the options');
+  return v;
+}
+
+/* The vg_dp_create options for this board: its options and its worker cores. */
+export function dataplaneCreateOptions(board: Board): string {
+  const w = board.dataplane.workers;
+  const threads = w.length ? `threads=${w.length} cpus=${w.join(',')}` : '';
+  return [board.dataplane.options, threads].filter(Boolean).join(' ');
 }
 
 /* Re-roots a nested spec error under the board field that holds the spec. */
@@ -162,37 +224,32 @@ function agent(v: unknown): AgentSettings {
   };
 }
 
-/* vg_dp_create options: may be empty, unlike the other strings. */
-function options(v: unknown): string {
-  if (v === undefined) return '';
-  if (typeof v !== 'string') fail('dataplane.options', 'must be a string');
-  return v;
-}
-
 export function validateBoard(v: unknown): Board {
-  const b = object(v, '', ['name', 'description', 'arch', 'dataplane', 'ports', 'console', 'agent']);
+  const b = object(v, '', BOARD_SECTIONS);
   const arch = b.arch ?? 'any';
   if (!BOARD_ARCHES.includes(arch as Board['arch'])) fail('arch', `must be one of ${BOARD_ARCHES.join(', ')}`);
-  const dp = object(b.dataplane ?? {}, 'dataplane', ['options', 'variant']);
+  const c = cpu(b.cpu);
+  const dp = object(b.dataplane ?? {}, 'dataplane', ['options', 'variant', 'workers']);
   if (!Array.isArray(b.ports)) fail('ports', 'must be an array');
   const ports = b.ports.map((p, i) => port(p, `ports[${i}]`));
-  const seen = new Set<string>();
-  ports.forEach((p, i) => {
-    if (seen.has(p.name)) fail(`ports[${i}].name`, `duplicate port name ${p.name}`);
-    seen.add(p.name);
-  });
+  const mgmt = management(b.management);
+  checkOwnership(ports, mgmt);
   const con = object(b.console ?? {}, 'console', ['tty', 'baud']);
   if (con.tty !== null && con.tty !== undefined) str(con.tty, 'console.tty');
+  const dataplane = { options: options(dp.options), variant: variantPolicy(dp.variant, arch as string), workers: workers(dp.workers, c.cores) };
+  const mem = memory(b.memory);
+  checkBudget(mem, dataplane.options);
   return {
     name: str(b.name, 'name')!,
     description: str(b.description, 'description', true) ?? '',
     arch: arch as Board['arch'],
-    dataplane: {
-      options: options(dp.options),
-      variant: str(dp.variant, 'dataplane.variant', true) ?? 'auto',
-    },
+    cpu: c,
+    dataplane,
     ports,
+    management: mgmt,
     console: { tty: (con.tty as string | null | undefined) ?? null, baud: int(con.baud, 'console.baud', 1) },
+    ota: ota(b.ota),
+    memory: mem,
     agent: agent(b.agent),
   };
 }

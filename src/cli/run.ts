@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent';
 import { createPorts } from '../board/apply';
 import { loadBoard } from '../board/load';
-import { AgentSettings, Board } from '../board/schema';
+import { AgentSettings, Board, dataplaneCreateOptions } from '../board/schema';
 import { Dataplane } from '../dataplane/dataplane';
 import { cpuFamily, PACKAGE_ROOT } from '../dataplane/paths';
 import { SummaryTracker } from '../dataplane/summary';
@@ -168,7 +168,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const variant = opts.variant ?? process.env.VECGATE_VARIANT ?? board.dataplane.variant;
   const boardLog = componentLogger(root, 'board');
   const openDataplane = () => {
-    const dp = Dataplane.open({ variant, options: board.dataplane.options });
+    const dp = Dataplane.open({ variant, options: dataplaneCreateOptions(board) });
     try {
       createPorts(dp, board.ports, boardLog);
     } catch (e) {

@@ -38,7 +38,11 @@ describe('board/load', () => {
   });
 
   it('names a missing board', () => {
-    assert.throws(() => loadBoard('no-such-board'), { code: 'BOARD_NOT_FOUND' });
+    assert.throws(() => loadBoard('no-such-board'), {
+      code: 'BOARD_NOT_FOUND',
+      message: 'unknown board no-such-board (boards: arm64-neoverse, ppc64le-power9, rpi4, sim, x86-64-generic; or give a path to a board file)',
+    });
+    assert.throws(() => loadBoard('/nonexistent/b.json'), { code: 'BOARD_NOT_FOUND', message: /^board \/nonexistent\/b.json: cannot read/ });
   });
 
   it('names each bad field', () => {
