@@ -8,7 +8,7 @@ import koffi from 'koffi';
 import { DataplaneError } from '../errors';
 
 /* VG_API_VERSION of the header this binding was written against. */
-export const API_VERSION = 2;
+export const API_VERSION = 3;
 
 /* A vg_dp_t *: koffi 3 represents pointers as BigInt addresses. */
 export type DpHandle = bigint;
@@ -122,6 +122,66 @@ koffi.struct('vg_thread_info_t', {
   cpu: 'int32_t',
   tid: 'int32_t',
 });
+koffi.struct('vg_ipsec_sa_config_t', {
+  initial_seq: 'uint64_t',
+  spi: 'uint32_t',
+  flags: 'uint32_t',
+  crypto_alg: 'uint32_t',
+  integ_alg: 'uint32_t',
+  crypto_key_len: 'uint32_t',
+  integ_key_len: 'uint32_t',
+  crypto_key: koffi.array('uint8_t', 64, 'Typed'),
+  integ_key: koffi.array('uint8_t', 64, 'Typed'),
+  tunnel_src: 'uint32_t',
+  tunnel_dst: 'uint32_t',
+  vrf: 'uint32_t',
+  udp_sport: 'uint16_t',
+  udp_dport: 'uint16_t',
+  replay_window: 'uint32_t',
+  pad: 'uint32_t',
+});
+koffi.struct('vg_ipsec_sa_info_t', {
+  sa_id: 'uint32_t',
+  n_users: 'uint32_t',
+  sw_if_index: 'uint32_t',
+  pad: 'uint32_t',
+  seq: 'uint64_t',
+  packets: 'uint64_t',
+  bytes: 'uint64_t',
+  replay_drops: 'uint64_t',
+  integ_fails: 'uint64_t',
+  decrypt_errors: 'uint64_t',
+  seq_exhausted: 'uint64_t',
+  config: 'vg_ipsec_sa_config_t',
+});
+koffi.struct('vg_ipsec_tunnel_info_t', {
+  sw_if_index: 'uint32_t',
+  src: 'uint32_t',
+  dst: 'uint32_t',
+  vrf: 'uint32_t',
+  sa_out: 'uint32_t',
+  n_sa_in: 'uint32_t',
+  sa_in: koffi.array('uint32_t', 4, 'Array'),
+});
+koffi.struct('vg_ipsec_policy_t', {
+  priority: 'int32_t',
+  direction: 'uint32_t',
+  action: 'uint32_t',
+  sa_id: 'uint32_t',
+  local_lo: 'uint32_t',
+  local_hi: 'uint32_t',
+  remote_lo: 'uint32_t',
+  remote_hi: 'uint32_t',
+  local_port_lo: 'uint16_t',
+  local_port_hi: 'uint16_t',
+  remote_port_lo: 'uint16_t',
+  remote_port_hi: 'uint16_t',
+  protocol: 'uint8_t',
+  pad: 'uint8_t[3]',
+});
+koffi.struct('vg_ipsec_spd_info_t', { spd_id: 'uint32_t', n_entries: 'uint32_t', n_interfaces: 'uint32_t', pad: 'uint32_t' });
+koffi.struct('vg_ipsec_spd_entry_info_t', { entry_id: 'uint32_t', pad: 'uint32_t', packets: 'uint64_t', policy: 'vg_ipsec_policy_t' });
+koffi.struct('vg_ipsec_spd_binding_t', { sw_if_index: 'uint32_t', spd_id: 'uint32_t' });
 koffi.opaque('vg_dp_t');
 
 /* Prototypes as written in vecgate.h; `_Out_` marks what koffi copies back. */
@@ -205,6 +265,23 @@ const PROTOTYPES = {
   vg_thread_dump: 'int vg_thread_dump(vg_dp_t *dp, void *out, uint32_t max)',
   vg_interface_format_hw: 'int64_t vg_interface_format_hw(vg_dp_t *dp, uint32_t sw_if_index, void *buf, uint64_t size)',
   vg_tty_configure: 'int vg_tty_configure(int fd, uint32_t baud, const char *mode)',
+  vg_ipsec_sa_add: 'int vg_ipsec_sa_add(vg_dp_t *dp, uint32_t sa_id, const vg_ipsec_sa_config_t *config)',
+  vg_ipsec_sa_delete: 'int vg_ipsec_sa_delete(vg_dp_t *dp, uint32_t sa_id)',
+  vg_ipsec_sa_dump: 'int vg_ipsec_sa_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_ipsec_tunnel_add: 'int vg_ipsec_tunnel_add(vg_dp_t *dp, const char *name, uint32_t src, uint32_t dst, uint32_t vrf)',
+  vg_ipsec_tunnel_delete: 'int vg_ipsec_tunnel_delete(vg_dp_t *dp, uint32_t sw_if_index)',
+  vg_ipsec_tunnel_protect:
+    'int vg_ipsec_tunnel_protect(vg_dp_t *dp, uint32_t sw_if_index, uint32_t sa_out, const uint32_t *sa_in, uint32_t n_in)',
+  vg_ipsec_tunnel_unprotect: 'int vg_ipsec_tunnel_unprotect(vg_dp_t *dp, uint32_t sw_if_index)',
+  vg_ipsec_tunnel_dump: 'int vg_ipsec_tunnel_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_ipsec_spd_add: 'int vg_ipsec_spd_add(vg_dp_t *dp, uint32_t spd_id)',
+  vg_ipsec_spd_delete: 'int vg_ipsec_spd_delete(vg_dp_t *dp, uint32_t spd_id)',
+  vg_ipsec_spd_bind: 'int vg_ipsec_spd_bind(vg_dp_t *dp, uint32_t sw_if_index, uint32_t spd_id)',
+  vg_ipsec_spd_entry_add: 'int vg_ipsec_spd_entry_add(vg_dp_t *dp, uint32_t spd_id, const vg_ipsec_policy_t *policy)',
+  vg_ipsec_spd_entry_delete: 'int vg_ipsec_spd_entry_delete(vg_dp_t *dp, uint32_t spd_id, uint32_t entry_id)',
+  vg_ipsec_spd_dump: 'int vg_ipsec_spd_dump(vg_dp_t *dp, void *out, uint32_t max)',
+  vg_ipsec_spd_entry_dump: 'int vg_ipsec_spd_entry_dump(vg_dp_t *dp, uint32_t spd_id, void *out, uint32_t max)',
+  vg_ipsec_spd_binding_dump: 'int vg_ipsec_spd_binding_dump(vg_dp_t *dp, void *out, uint32_t max)',
 } as const;
 
 type Raw = { -readonly [K in keyof typeof PROTOTYPES]: (...args: any[]) => any };
@@ -313,7 +390,12 @@ export class Binding {
       | 'vg_ip4_neighbor_dump'
       | 'vg_bridge_domain_dump'
       | 'vg_vxlan_tunnel_dump'
-      | 'vg_thread_dump',
+      | 'vg_thread_dump'
+      | 'vg_ipsec_sa_dump'
+      | 'vg_ipsec_tunnel_dump'
+      | 'vg_ipsec_spd_dump'
+      | 'vg_ipsec_spd_entry_dump'
+      | 'vg_ipsec_spd_binding_dump',
     type: string,
     dp: DpHandle,
     ...args: unknown[]

@@ -4,6 +4,7 @@ import { VecgateError } from '../errors';
 import { ip4Text, parseIp4 } from '../net/ip4';
 import { Binding, DpHandle, PgStatus } from './binding';
 import { ErrorCount, InterfaceCounters, NodeRuntime, readErrors, readInterfaces, readRuntime } from './counters';
+import { IpsecPolicySpec, IpsecSaInfo, IpsecSaSpec, IpsecSpdEntryInfo, IpsecTunnelInfo, NO_SA, policyOf, policyStruct, saConfigStruct, saInfoOf } from './ipsec';
 import { formatPgSpec, PgStreamSpec } from './pg-spec';
 import { StatsSegment } from './stats';
 import { selectVariant, VariantInfo } from './variant';
@@ -431,6 +432,99 @@ export class Dataplane {
       vni: r.vni as number,
       encapVrf: r.encap_vrf as number,
       dport: r.dport as number,
+    }));
+  }
+
+  /* ---- IPsec ESP (RFC 4303): SAs, ipsec tunnel interfaces, SPDs ---- */
+
+  ipsecSaAdd(saId: number, sa: IpsecSaSpec): void {
+    this.call('vg_ipsec_sa_add', saId, saConfigStruct(sa));
+  }
+
+  ipsecSaDelete(saId: number): void {
+    this.call('vg_ipsec_sa_delete', saId);
+  }
+
+  /* Keys included: for the agent's read-back, never for display. */
+  ipsecSas(): IpsecSaInfo[] {
+    return this.lib.dumpTable('vg_ipsec_sa_dump', 'vg_ipsec_sa_info_t', this.dp).map(saInfoOf);
+  }
+
+  /* A point-to-point interface of type "ipsec" (name "": the first free
+   * ipsecN); src must be an address of the box in vrf. */
+  ipsecTunnelAdd(name: string, src: string, dst: string, vrf = 0): number {
+    return this.call('vg_ipsec_tunnel_add', name, ip4ToNumber(src), ip4ToNumber(dst), vrf);
+  }
+
+  ipsecTunnelDelete(swIfIndex: number): void {
+    this.call('vg_ipsec_tunnel_delete', swIfIndex);
+  }
+
+  /* Sets or replaces (a rekey) the tunnel's SAs. */
+  ipsecTunnelProtect(swIfIndex: number, saOut: number, saIn: number[]): void {
+    this.call('vg_ipsec_tunnel_protect', swIfIndex, saOut, Uint32Array.from(saIn), saIn.length);
+  }
+
+  ipsecTunnelUnprotect(swIfIndex: number): void {
+    this.call('vg_ipsec_tunnel_unprotect', swIfIndex);
+  }
+
+  ipsecTunnels(): IpsecTunnelInfo[] {
+    const names = new Map(this.interfaces().map((i) => [i.swIfIndex, i.name]));
+    return this.lib.dumpTable('vg_ipsec_tunnel_dump', 'vg_ipsec_tunnel_info_t', this.dp).map((r) => ({
+      swIfIndex: r.sw_if_index as number,
+      name: names.get(r.sw_if_index as number) ?? '',
+      src: ip4Text(r.src as number),
+      dst: ip4Text(r.dst as number),
+      vrf: r.vrf as number,
+      saOut: r.sa_out === NO_SA ? null : (r.sa_out as number),
+      saIn: (r.sa_in as number[]).slice(0, r.n_sa_in as number),
+    }));
+  }
+
+  ipsecSpdAdd(spdId: number): void {
+    this.call('vg_ipsec_spd_add', spdId);
+  }
+
+  ipsecSpdDelete(spdId: number): void {
+    this.call('vg_ipsec_spd_delete', spdId);
+  }
+
+  /* spdId null unbinds. */
+  ipsecSpdBind(swIfIndex: number, spdId: number | null): void {
+    this.call('vg_ipsec_spd_bind', swIfIndex, spdId ?? NO_SA);
+  }
+
+  /* Returns the entry's id in the SPD. */
+  ipsecSpdEntryAdd(spdId: number, policy: IpsecPolicySpec): number {
+    return this.call('vg_ipsec_spd_entry_add', spdId, policyStruct(policy));
+  }
+
+  ipsecSpdEntryDelete(spdId: number, entryId: number): void {
+    this.call('vg_ipsec_spd_entry_delete', spdId, entryId);
+  }
+
+  ipsecSpds(): { spdId: number; entries: number; interfaces: number }[] {
+    return this.lib.dumpTable('vg_ipsec_spd_dump', 'vg_ipsec_spd_info_t', this.dp).map((r) => ({
+      spdId: r.spd_id as number,
+      entries: r.n_entries as number,
+      interfaces: r.n_interfaces as number,
+    }));
+  }
+
+  /* In match order. */
+  ipsecSpdEntries(spdId: number): IpsecSpdEntryInfo[] {
+    return this.lib.dumpTable('vg_ipsec_spd_entry_dump', 'vg_ipsec_spd_entry_info_t', this.dp, spdId).map((r) => ({
+      entryId: r.entry_id as number,
+      packets: Number(r.packets),
+      ...policyOf(r.policy as Record<string, unknown>),
+    }));
+  }
+
+  ipsecSpdBindings(): { swIfIndex: number; spdId: number }[] {
+    return this.lib.dumpTable('vg_ipsec_spd_binding_dump', 'vg_ipsec_spd_binding_t', this.dp).map((r) => ({
+      swIfIndex: r.sw_if_index as number,
+      spdId: r.spd_id as number,
     }));
   }
 

@@ -3,6 +3,7 @@
 import { Registry } from '../scheduler/registry';
 import { bridgeDomainDescriptor, bridgePortDescriptor } from './bridge-domain';
 import { interfaceAddressDescriptor, interfaceDescriptor } from './interface';
+import { ipsecProtectionDescriptor, ipsecSaDescriptor, ipsecSpdDescriptor } from './ipsec';
 import { neighborDescriptor } from './neighbor';
 import { routeDescriptor } from './route';
 import { systemDescriptor } from './system';
@@ -15,5 +16,8 @@ export function defaultRegistry(): Registry {
     .addDerived(bridgePortDescriptor)
     .addKind(routeDescriptor)
     .addKind(neighborDescriptor)
-    .addKind(systemDescriptor);
+    .addKind(systemDescriptor)
+    .addKind(ipsecSaDescriptor)
+    .addKind(ipsecProtectionDescriptor)
+    .addKind(ipsecSpdDescriptor);
 }

@@ -3,12 +3,12 @@
 import { InterfaceInfo } from '../dataplane/dataplane';
 import { ApplyContext, Dependency, Descriptor, DerivedItem, RetrieveContext, RetrievedItem } from '../scheduler/descriptor';
 import { ip4Number, maskOf } from '../models/check';
-import { DEFAULT_MTU, InterfaceConfig, validateInterface, validateInterfaceName, VxlanSettings } from '../models/interface';
+import { DEFAULT_MTU, InterfaceConfig, IpsecTunnelSettings, validateInterface, validateInterfaceName, VxlanSettings } from '../models/interface';
 
 const nameOf = (key: string) => key.slice('interfaces/'.length);
 
 /* What the port is made of; changing any of it means a new port. */
-const identity = (v: InterfaceConfig) => JSON.stringify([v.type, v.hostIf, v.parent, v.vlan, v.vrf, v.mac === undefined, v.vxlan]);
+const identity = (v: InterfaceConfig) => JSON.stringify([v.type, v.hostIf, v.parent, v.vlan, v.vrf, v.mac === undefined, v.vxlan, v.ipsec]);
 const settings = (v: InterfaceConfig) => JSON.stringify([v.mac, v.mtu ?? DEFAULT_MTU, v.adminUp]);
 
 function configure(ctx: ApplyContext, sw: number, old: InterfaceConfig | undefined, v: InterfaceConfig): void {
@@ -20,13 +20,14 @@ function configure(ctx: ApplyContext, sw: number, old: InterfaceConfig | undefin
 
 /* The dataplane's type names for the model's; other types (the board's
  * pcap and pg ports) are none the agent makes, so never read back. */
-const TYPE_OF: Record<string, InterfaceConfig['type']> = { af_packet: 'af_packet', tap: 'tap', loopback: 'loopback', sub: 'sub-interface', vxlan: 'vxlan' };
+const TYPE_OF: Record<string, InterfaceConfig['type']> = { af_packet: 'af_packet', tap: 'tap', loopback: 'loopback', sub: 'sub-interface', vxlan: 'vxlan', ipsec: 'ipsec' };
 
 /* A read-back interface as validateInterface would have made it (same
  * fields, same order); a default MTU or MAC is left out, as a document does. */
-function configOf(ctx: RetrieveContext, i: InterfaceInfo, type: InterfaceConfig['type'], addresses: string[], tunnels: Map<number, VxlanSettings>): InterfaceConfig {
+function configOf(ctx: RetrieveContext, i: InterfaceInfo, type: InterfaceConfig['type'], addresses: string[], tunnels: Tunnels): InterfaceConfig {
   const cfg: InterfaceConfig = { type, adminUp: i.adminUp, vrf: i.vrf, addresses };
-  if (type === 'vxlan') cfg.vxlan = tunnels.get(i.swIfIndex);
+  if (type === 'vxlan') cfg.vxlan = tunnels.vxlan.get(i.swIfIndex);
+  if (type === 'ipsec') cfg.ipsec = tunnels.ipsec.get(i.swIfIndex);
   if (type === 'af_packet' || type === 'tap') cfg.hostIf = i.hostIf ?? '';
   if (type === 'sub-interface') {
     cfg.parent = ctx.ifName(i.parent!) ?? `#${i.parent}`;
@@ -37,12 +38,20 @@ function configOf(ctx: RetrieveContext, i: InterfaceInfo, type: InterfaceConfig[
   return cfg;
 }
 
-function vxlanTunnels(ctx: RetrieveContext): Map<number, VxlanSettings> {
-  return new Map(ctx.dp.vxlanTunnels().map((t) => [t.swIfIndex, { source: t.src, destination: t.dst, vni: t.vni, encapVrf: t.encapVrf, port: t.dport }]));
+interface Tunnels {
+  vxlan: Map<number, VxlanSettings>;
+  ipsec: Map<number, IpsecTunnelSettings>;
+}
+
+function tunnels(ctx: RetrieveContext): Tunnels {
+  return {
+    vxlan: new Map(ctx.dp.vxlanTunnels().map((t) => [t.swIfIndex, { source: t.src, destination: t.dst, vni: t.vni, encapVrf: t.encapVrf, port: t.dport }])),
+    ipsec: new Map(ctx.dp.ipsecTunnels().map((t) => [t.swIfIndex, { source: t.src, destination: t.dst, encapVrf: t.vrf }])),
+  };
 }
 
 /* A tunnel's outer packets leave from its source address: it waits for that address in its VRF. */
-function sourceAddress(t: VxlanSettings): Dependency {
+function sourceAddress(t: { source: string; encapVrf: number }): Dependency {
   return {
     label: `the address ${t.source} in VRF ${t.encapVrf} (the tunnel's source)`,
     kind: 'interfaces',
@@ -60,7 +69,10 @@ export const interfaceDescriptor: Descriptor<InterfaceConfig> = {
   name: 'interfaces',
   validateName: validateInterfaceName,
   validate: validateInterface,
-  dependencies: (_key, v) => (v.parent !== undefined ? [`interfaces/${v.parent}`] : v.vxlan ? [sourceAddress(v.vxlan)] : []),
+  dependencies: (_key, v) => {
+    const tunnel = v.vxlan ?? v.ipsec;
+    return v.parent !== undefined ? [`interfaces/${v.parent}`] : tunnel ? [sourceAddress(tunnel)] : [];
+  },
   derived: (key, v) =>
     v.addresses.map((address): DerivedItem => ({
       key: `${key}/address/${address}`,
@@ -76,7 +88,7 @@ export const interfaceDescriptor: Descriptor<InterfaceConfig> = {
     else if (v.type === 'vxlan') {
       const t = v.vxlan!;
       sw = ctx.dp.vxlanTunnelAdd(name, { src: t.source, dst: t.destination, vni: t.vni, encapVrf: t.encapVrf, dport: t.port });
-    }
+    } else if (v.type === 'ipsec') sw = ctx.dp.ipsecTunnelAdd(name, v.ipsec!.source, v.ipsec!.destination, v.ipsec!.encapVrf);
     else sw = ctx.dp.subInterfaceCreate(ctx.ifIndex(v.parent!), v.vlan!);
     try {
       if (v.vrf !== 0) ctx.dp.interfaceSetVrf(sw, v.vrf);
@@ -86,17 +98,22 @@ export const interfaceDescriptor: Descriptor<InterfaceConfig> = {
       throw e;
     }
   },
-  delete: (ctx, key, v) => (v.type === 'vxlan' ? ctx.dp.vxlanTunnelDelete(ctx.ifIndex(nameOf(key))) : ctx.dp.interfaceDelete(ctx.ifIndex(nameOf(key)))),
+  delete(ctx, key, v) {
+    const sw = ctx.ifIndex(nameOf(key));
+    if (v.type === 'vxlan') ctx.dp.vxlanTunnelDelete(sw);
+    else if (v.type === 'ipsec') ctx.dp.ipsecTunnelDelete(sw);
+    else ctx.dp.interfaceDelete(sw);
+  },
   update: (ctx, key, old, v) => configure(ctx, ctx.ifIndex(nameOf(key)), old, v),
   needsRecreate: (old, v) => identity(old) !== identity(v),
   equivalent: (a, b) => identity(a) === identity(b) && settings(a) === settings(b),
   retrieve(ctx) {
     const addresses = addressesBySwIfIndex(ctx);
-    const tunnels = vxlanTunnels(ctx);
+    const known = tunnels(ctx);
     const items: RetrievedItem<InterfaceConfig>[] = [];
     for (const i of ctx.interfaces) {
       const type = TYPE_OF[i.type];
-      if (type) items.push({ key: `interfaces/${i.name}`, value: configOf(ctx, i, type, addresses.get(i.swIfIndex) ?? [], tunnels) });
+      if (type) items.push({ key: `interfaces/${i.name}`, value: configOf(ctx, i, type, addresses.get(i.swIfIndex) ?? [], known) });
     }
     return items;
   },

@@ -104,3 +104,14 @@ export function sameAsKey<T>(v: unknown, path: string, fromKey: T): T {
   if (v !== undefined && v !== fromKey) fail(path, `must match the key (${String(fromKey)}) or be left out`);
   return fromKey;
 }
+
+/* The outer addresses of a tunnel (VXLAN, IPsec) and the VRF they are routed in. */
+export function tunnelEnds(o: Json, path: string): { source: string; destination: string; encapVrf: number } {
+  const t = {
+    source: ip4(o.source ?? fail(`${path}.source`, 'required'), `${path}.source`),
+    destination: ip4(o.destination ?? fail(`${path}.destination`, 'required'), `${path}.destination`),
+    encapVrf: int(o.encapVrf, `${path}.encapVrf`, 0, 0xfffffffe) ?? 0,
+  };
+  if (t.source === t.destination) fail(`${path}.destination`, "is the tunnel's own source");
+  return t;
+}

@@ -1,9 +1,9 @@
 /* interfaces/<name>: a dataplane port and its L3 settings. Its addresses
  * become derived items (interfaces/<name>/address/<cidr>) so routes can
  * depend on one address, and so an address change touches nothing else. */
-import { array, bool, cidr, fail, ifName, int, ip4, mac, object } from './check';
+import { array, bool, cidr, fail, ifName, int, mac, object, tunnelEnds } from './check';
 
-export const INTERFACE_TYPES = ['af_packet', 'tap', 'loopback', 'sub-interface', 'vxlan'] as const;
+export const INTERFACE_TYPES = ['af_packet', 'tap', 'loopback', 'sub-interface', 'vxlan', 'ipsec'] as const;
 
 /* A VXLAN tunnel (RFC 7348) is an interface: a bridge-domain port, or an
  * L3 interface with addresses and routes, like any other. */
@@ -17,6 +17,14 @@ export interface VxlanSettings {
 
 export const VXLAN_PORT = 4789;
 
+/* A route-based IPsec tunnel: a point-to-point interface whose traffic its
+ * protection (ipsec-protections/<name>) encrypts and decrypts. */
+export interface IpsecTunnelSettings {
+  source: string; /* an address of the box in encapVrf */
+  destination: string; /* the peer */
+  encapVrf: number;
+}
+
 export interface InterfaceConfig {
   type: (typeof INTERFACE_TYPES)[number];
   hostIf?: string; /* af_packet: the Linux interface owned; tap: the one created */
@@ -28,10 +36,11 @@ export interface InterfaceConfig {
   vrf: number;
   addresses: string[];
   vxlan?: VxlanSettings;
+  ipsec?: IpsecTunnelSettings;
 }
 
 export const DEFAULT_MTU = 1500;
-const FIELDS = ['type', 'hostIf', 'parent', 'vlan', 'mac', 'mtu', 'adminUp', 'vrf', 'addresses', 'vxlan'];
+const FIELDS = ['type', 'hostIf', 'parent', 'vlan', 'mac', 'mtu', 'adminUp', 'vrf', 'addresses', 'vxlan', 'ipsec'];
 
 export function validateInterfaceName(parts: string[], path: string): void {
   if (parts.length !== 1) fail(path, 'key must be interfaces/<name>');
@@ -65,6 +74,8 @@ export function validateInterface(v: unknown, path: string, name: string): Inter
   }
   if (type === 'vxlan') cfg.vxlan = vxlan(o.vxlan ?? fail(`${path}.vxlan`, 'required for type vxlan'), `${path}.vxlan`);
   else if (o.vxlan !== undefined) fail(`${path}.vxlan`, 'only a vxlan interface has one');
+  if (type === 'ipsec') cfg.ipsec = ipsecTunnel(o.ipsec ?? fail(`${path}.ipsec`, 'required for type ipsec'), `${path}.ipsec`);
+  else if (o.ipsec !== undefined) fail(`${path}.ipsec`, 'only an ipsec interface has one');
   if (o.mac !== undefined) cfg.mac = mac(o.mac, `${path}.mac`);
   if (o.mtu !== undefined) cfg.mtu = int(o.mtu, `${path}.mtu`, 68, 9000);
   return cfg;
@@ -78,15 +89,18 @@ function addresses(v: unknown, path: string): string[] {
   return list;
 }
 
+function ipsecTunnel(v: unknown, path: string): IpsecTunnelSettings {
+  return tunnelEnds(object(v, path, ['source', 'destination', 'encapVrf']), path);
+}
+
 function vxlan(v: unknown, path: string): VxlanSettings {
   const o = object(v, path, ['source', 'destination', 'vni', 'encapVrf', 'port']);
-  const t: VxlanSettings = {
-    source: ip4(o.source ?? fail(`${path}.source`, 'required'), `${path}.source`),
-    destination: ip4(o.destination ?? fail(`${path}.destination`, 'required'), `${path}.destination`),
+  const { source, destination, encapVrf } = tunnelEnds(o, path);
+  return {
+    source,
+    destination,
     vni: int(o.vni ?? fail(`${path}.vni`, 'required'), `${path}.vni`, 0, 0xffffff)!,
-    encapVrf: int(o.encapVrf, `${path}.encapVrf`, 0, 0xfffffffe) ?? 0,
+    encapVrf,
     port: int(o.port, `${path}.port`, 1, 65535) ?? VXLAN_PORT,
   };
-  if (t.source === t.destination) fail(`${path}.destination`, 'is the tunnel\'s own source');
-  return t;
 }
