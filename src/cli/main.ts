@@ -12,6 +12,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   run: () => (require('./run') as typeof import('./run')).runCommand,
   config: () => (require('./config') as typeof import('./config')).configCommand,
   ctl: () => (require('./ctl') as typeof import('./ctl')).ctlCommand,
+  selftest: () => (require('./selftest') as typeof import('./selftest')).selftestCommand,
 };
 
 const USAGE = `usage: vecgate <command> [options]
@@ -21,6 +22,8 @@ const USAGE = `usage: vecgate <command> [options]
       [--state-dir DIR] [--embedded-port N] [--telemetry CRON | --no-telemetry] [--log-level L] [--variant V]
       [--cli-socket PATH|none] [--console-tty PATH|none] [--console-baud N]
   ctl [--socket PATH] [--json] [command ...]         the console of a running vecgate (interactive without a command)
+  selftest [--board NAME|PATH] [--variant V] [--packets N] [--json]
+                                                     forward through the IPv4 and L2 paths, check the counters, exit 0/1
   config push FILE (--device ID | --group G) [--fleet F] [--broker URL] [--sign KEY.pem] [--timeout S] [--json]
       [--ca CA.pem] [--cert CERT.pem --key KEY.pem]   (mqtts://)
   config sign FILE --key KEY.pem --out FILE.cbor [--kid ID]

@@ -18,6 +18,7 @@ import { componentLogger, createLogger, LevelWithSilent, Logger, LOG_LEVELS, log
 import type { TelemetrySchedule } from '../telemetry/schedule';
 import { EmbeddedBroker, startEmbeddedBroker } from '../transport/broker';
 import { readTls } from '../transport/tls';
+import { sdNotify, startWatchdog } from '../systemd/notify';
 import { packageVersion } from './package-info';
 
 const SUMMARY_INTERVAL_S = 10;
@@ -189,12 +190,19 @@ export async function runCommand(args: string[]): Promise<number> {
   let telemetry: TelemetrySchedule | undefined;
   let consoles: Consoles | undefined;
   let tracker: SummaryTracker;
+  let stopWatchdog = () => {};
   try {
     const v = agent.dataplane.variantInfo;
     log.info({ board: board.name, variant: v.variant, pinned: v.pinned, library: v.libraryPath, buffers: agent.dataplane.bufferBacking() }, `dataplane ${v.variant} open`);
     const booted = agent.boot();
     log.info({ startupMs: Math.round(process.uptime() * 1000), persisted: booted !== undefined, stateDir: s.stateDir }, 'forwarding');
     agent.settleAfterBoot();
+    // systemd (Type=notify, WatchdogSec=): ready once forwarding; fed while the dataplane runs.
+    sdNotify(`READY=1\nSTATUS=forwarding on ${board.name} (${v.variant})`);
+    stopWatchdog = startWatchdog(
+      () => agent.dataplane.isRunning(),
+      (e) => log.warn({ err: e.message }, 'systemd watchdog not fed'),
+    );
     const stopped = waitForSignal();
     if (!s.broker) broker = await embeddedBroker(s, opts.embeddedPort, log);
     agent.connect({ url: s.broker ?? broker!.url, tls: readTls(s.tls, PACKAGE_ROOT) });
@@ -211,6 +219,8 @@ export async function runCommand(args: string[]): Promise<number> {
     const signal = await stopped;
     clearInterval(timer);
     log.info({ signal }, 'stopping');
+    stopWatchdog();
+    sdNotify('STOPPING=1');
     telemetry?.stop();
     await consoles.close();
     await agent.stop();
@@ -218,6 +228,7 @@ export async function runCommand(args: string[]): Promise<number> {
     agent.dataplane.stop();
     log.info(tracker.sample(), 'final counters');
   } finally {
+    stopWatchdog();
     telemetry?.stop();
     await consoles?.close();
     agent.closeDataplane();
