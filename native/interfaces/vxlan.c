@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/checksum.h"
 #include "../engine/text.h"
 #include "../ip4/ip4.h"
 #include "vxlan.h"
@@ -115,6 +116,22 @@ static int check_tables(vg_main_t *dp, uint32_t src, uint32_t dst, uint32_t vni,
   return 0;
 }
 
+/* The tunnel's constant outer headers (see vg_vxlan_tunnel_t.rewrite). */
+static void build_rewrite(vg_vxlan_tunnel_t *t) {
+  uint8_t *ip = t->rewrite, *udp = ip + 20, *vx = udp + 8;
+  memset(t->rewrite, 0, sizeof t->rewrite);
+  ip[0] = 0x45;
+  ip[8] = 64; /* DF clear: the underlay may fragment */
+  ip[9] = 17;
+  vg_wr_be32(ip + 12, t->src);
+  vg_wr_be32(ip + 16, t->dst);
+  udp[2] = (uint8_t)(t->dport >> 8); /* no UDP checksum (RFC 7348 section 5) */
+  udp[3] = (uint8_t)t->dport;
+  vx[0] = 0x08; /* I flag */
+  vg_wr_be32(vx + 4, t->vni << 8);
+  t->rewrite_sum = (uint32_t)vg_csum_add(0, ip, 20);
+}
+
 static void default_name(vg_main_t *dp, char *name, size_t size) {
   for (uint32_t k = 0;; k++) {
     snprintf(name, size, "vxlan_tunnel%u", k);
@@ -133,6 +150,7 @@ int vg_vxlan_tunnel_add(vg_dp_t *dp, const char *name, uint32_t src, uint32_t ds
   vg_vxlan_tunnel_t *t = calloc(1, sizeof *t);
   if (!t) return vg_error(VG_E_NOMEM, "vxlan tunnel");
   *t = (vg_vxlan_tunnel_t){.src = src, .dst = dst, .vni = vni, .encap_vrf = encap_vrf, .dport = dport};
+  build_rewrite(t);
   pthread_mutex_lock(&dp->api_lock);
   char auto_name[64];
   if (!name || !*name) default_name(dp, auto_name, sizeof auto_name), name = auto_name;

@@ -17,6 +17,12 @@ typedef struct {
   uint32_t encap_vrf;
   uint32_t fib_index; /* of encap_vrf: where the outer packet is looked up */
   uint16_t dport;
+  /* The outer headers vxlan-encap copies: IPv4, UDP and VXLAN with the
+   * lengths, identification, source port and IPv4 checksum left 0, and the
+   * ones' complement sum of that IPv4 header, so each packet adds only its
+   * length and identification to it. */
+  uint8_t rewrite[VG_VXLAN_HDR];
+  uint32_t rewrite_sum;
 } vg_vxlan_tunnel_t;
 
 typedef struct vg_vxlan_main {
