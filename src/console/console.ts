@@ -5,6 +5,7 @@
 import { VecgateError } from '../errors';
 import { AGENT_COMMANDS, AGENT_GROUPS } from './commands/agent';
 import { DATAPLANE_COMMANDS, DATAPLANE_GROUPS, nodeNames } from './commands/dataplane';
+import { IPSEC_COMMANDS, IPSEC_GROUPS } from './commands/ipsec';
 import { ConsoleContext } from './context';
 import { ConsoleError } from './errors';
 import { table } from './table';
@@ -41,8 +42,8 @@ export class Console {
   readonly tree: CommandTree<ConsoleContext>;
 
   constructor(private readonly ctx: ConsoleContext) {
-    this.tree = new CommandTree<ConsoleContext>({ ...DATAPLANE_GROUPS, ...AGENT_GROUPS });
-    for (const c of DATAPLANE_COMMANDS) this.tree.add(c);
+    this.tree = new CommandTree<ConsoleContext>({ ...DATAPLANE_GROUPS, ...IPSEC_GROUPS, ...AGENT_GROUPS });
+    for (const c of [...DATAPLANE_COMMANDS, ...IPSEC_COMMANDS]) this.tree.add(c);
     if (ctx.agent || ctx.logs) for (const c of AGENT_COMMANDS) this.tree.add(c);
     this.tree.add({
       path: 'help',
