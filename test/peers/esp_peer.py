@@ -14,7 +14,10 @@ SPEC (JSON): {"sas": {"<spi>": SA}, "packets": [PACKET]}
           esnHigh (int or null: the high 32 bits of the sequence number),
           natT (bool: UDP 4500 encapsulation)
   PACKET: spi, seq (low 32 bits), ethSrc, ethDst, inner: {src, dst, proto
-          (icmp|udp), id, size}
+          (icmp|udp), id, size}, mutate (optional): flip-icv (last byte),
+          truncate (ESP header and 4 bytes left), bad-padding (padding bytes
+          not 1, 2, 3 ... but a valid ICV over them); plain: true for the
+          inner packet in clear (spi and seq then only mark its payload)
 
 ESN with CBC+HMAC: scapy leaves the high bits out of the ICV, so this peer
 checks that ICV itself with Python's hmac (RFC 4303 2.2.1: the high bits
@@ -76,12 +79,53 @@ def esn_icv_ok(esp_bytes, sa):
     return hmac.compare_digest(mac[:size], icv)
 
 
+def sealed(assoc, pkt, seq, mutate):
+    if mutate != 'bad-padding':
+        return assoc.encrypt(pkt, seq_num=seq)
+    algo = assoc.crypt_algo  # shared by every SA of this algorithm: put it back
+    good_pad = algo.pad
+
+    def bad_pad(esp):
+        esp = good_pad(esp)
+        if esp.padlen == 0:
+            esp.padlen = max(algo.block_size, 4)
+        esp.padding = b'\xaa' * esp.padlen
+        return esp
+
+    algo.pad = bad_pad
+    try:
+        return assoc.encrypt(pkt, seq_num=seq)
+    finally:
+        algo.pad = good_pad
+
+
+def mutated(enc, mutate):
+    raw = bytes(enc)
+    if mutate == 'flip-icv':
+        return IP(raw[:-1] + bytes([raw[-1] ^ 1]))
+    if mutate == 'truncate':
+        ip = IP(raw)
+        esp = bytes(ip[ESP])[:12]
+        head = ip.copy()
+        head[ESP].underlayer.remove_payload()
+        del head.len
+        del head.chksum
+        if UDP in head:
+            del head[UDP].len
+        return IP(bytes(head / Raw(esp)))
+    return enc
+
+
 def encrypt(spec, out):
     frames = []
     for p in spec['packets']:
+        if p.get('plain'):
+            frames.append(Ether(src=p['ethSrc'], dst=p['ethDst']) / inner_packet(p, {'mode': 'tunnel'}))
+            continue
         sa = spec['sas'][str(p['spi'])]
         assoc = security_association(p['spi'], sa)
-        enc = assoc.encrypt(inner_packet(p, sa), seq_num=p['seq'])
+        mutate = p.get('mutate')
+        enc = sealed(assoc, inner_packet(p, sa), p['seq'], mutate)
         if sa.get('esnHigh') is not None and not sa['crypto'].endswith('gcm'):
             # scapy's HMAC leaves the ESN out: sign it here (RFC 4303 2.2.1)
             full, raw_esp = bytes(enc), bytes(enc[ESP])
@@ -93,7 +137,7 @@ def encrypt(spec, out):
             del enc[UDP].len  # scapy 2.5 leaves it at 8
             del enc[IP].len
             del enc[IP].chksum
-        frames.append(Ether(src=p['ethSrc'], dst=p['ethDst']) / IP(bytes(enc)))
+        frames.append(Ether(src=p['ethSrc'], dst=p['ethDst']) / mutated(IP(bytes(enc)), mutate))
     wrpcap(out, frames)
 
 
@@ -124,7 +168,8 @@ def decrypt(spec, path):
             inner = plain if IP in plain else IP(bytes(plain))
             payload = bytes(inner[Raw].load) if Raw in inner else b''
             row.update(ok=True, inner={'src': inner.src, 'dst': inner.dst, 'proto': inner.proto, 'ttl': inner.ttl,
-                                       'len': inner.len, 'payload': payload[:32].decode('latin-1')})
+                                       'len': inner.len, 'icmpType': inner[ICMP].type if ICMP in inner else None,
+                                       'payload': payload[:32].decode('latin-1')})
         except Exception as e:  # a bad ICV, a wrong key: say which packet and why
             row.update(ok=False, error='%s: %s' % (type(e).__name__, e))
         print(json.dumps(row))
