@@ -5,7 +5,7 @@
  * ip4-lookup -> ip4-rewrite -> interface-output -> the sink's tx. */
 import { ip4Text, ip4ToNumber } from '../dataplane/dataplane';
 import { VecgateError } from '../errors';
-import { measure, withDataplane } from './measure';
+import { generatorPort, measure, withDataplane } from './measure';
 import { BenchOptions, BenchResult } from './scenario';
 
 const DEFAULT_ROUTES = 1000;
@@ -19,9 +19,7 @@ export function ip4Forward(opts: BenchOptions): BenchResult {
   }
   return withDataplane(opts, (dp) => {
     // The generator port routes: it needs an address and a known MAC.
-    const setup = dp.pgStreamAdd('name=setup count=1 enable=0 if=pg0');
-    const pg0 = dp.interfaceFind('pg0')!;
-    dp.pgStreamDelete(setup);
+    const pg0 = generatorPort(dp);
     dp.interfaceSetMac(pg0, '02:00:00:00:00:02');
     dp.interfaceAddIp4(pg0, '192.168.0.1/24'); // outside the routes' 1.0.0.0 - 64.255.255.255
     const sink = dp.loopbackCreate('sink0');

@@ -58,3 +58,12 @@ export function withDataplane(opts: BenchOptions, fn: (dp: Dataplane) => BenchRe
     dp.close();
   }
 }
+
+/* The generator's port, pg0, made by a disabled stream, for a scenario to
+ * address or bridge before its traffic starts. */
+export function generatorPort(dp: Dataplane): number {
+  const setup = dp.pgStreamAdd('name=setup count=1 enable=0 if=pg0');
+  const pg0 = dp.interfaceFind('pg0')!;
+  dp.pgStreamDelete(setup);
+  return pg0;
+}

@@ -1,6 +1,8 @@
 /* Scenario name -> function. A new scenario is one file plus one line here. */
 import { afpacketForward } from './afpacket-forward';
 import { agentRoutes } from './agent-routes';
+import { espDecrypt } from './esp-decrypt';
+import { espEncrypt } from './esp-encrypt';
 import { ip4Forward } from './ip4-forward';
 import { l2Bridge } from './l2-bridge';
 import { pgEthernet } from './pg-ethernet';
@@ -15,6 +17,8 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'afpacket-forward': afpacketForward,
   'vxlan-encap': vxlanEncap,
   'vxlan-decap': vxlanDecap,
+  'esp-encrypt': espEncrypt,
+  'esp-decrypt': espDecrypt,
 };
 
 export const AGENT_SCENARIOS: Readonly<Record<string, AgentScenario>> = {

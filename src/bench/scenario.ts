@@ -7,6 +7,9 @@ export interface BenchOptions {
   warmupPackets?: number;
   macs?: number; /* l2-bridge: destination MACs in the L2 FIB */
   routes?: number; /* ip4-forward: routes in the FIB */
+  alg?: string; /* esp-*: the ESP algorithm, "aes-128-gcm", "aes-256-cbc-hmac-sha-256" ... */
+  payload?: number; /* esp-*: bytes of the inner IPv4 packet ESP protects */
+  reference?: boolean; /* esp-*: measure OpenSSL's rate too (default true; smoke tests skip it) */
   dataplaneOptions?: string; /* vg_dp_create options */
 }
 

@@ -10,7 +10,7 @@
  * ethernet-input -> l2-input -> l2-learn -> l2-fwd -> l2-output ->
  * interface-output -> the sink's tx. */
 import { ethernet, ip4Header, IP_PROTO_UDP, rawStream, udpHeader, udpPacket } from './frames';
-import { measure, withDataplane } from './measure';
+import { generatorPort, measure, withDataplane } from './measure';
 import { BenchOptions, BenchResult } from './scenario';
 import {
   BD,
@@ -21,7 +21,6 @@ import {
   REMOTE_VTEP,
   UNDERLAY_MAC,
   VNI,
-  generatorPort,
   tunnelBridge,
 } from './vxlan-tunnel';
 

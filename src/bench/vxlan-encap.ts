@@ -8,9 +8,9 @@
  * Path: pg -> ethernet-input -> l2-input -> l2-learn -> l2-fwd -> l2-output
  * -> interface-output (the tunnel) -> vxlan-encap -> ip4-lookup ->
  * ip4-rewrite -> interface-output -> the sink's tx. */
-import { measure, withDataplane } from './measure';
+import { generatorPort, measure, withDataplane } from './measure';
 import { BenchOptions, BenchResult } from './scenario';
-import { BD, LOCAL_HOST_MAC, REMOTE_HOST_MAC, generatorPort, tunnelBridge } from './vxlan-tunnel';
+import { BD, LOCAL_HOST_MAC, REMOTE_HOST_MAC, tunnelBridge } from './vxlan-tunnel';
 
 const FRAME =
   `size=64 if=pg0 eth.src=${LOCAL_HOST_MAC} eth.dst=${REMOTE_HOST_MAC} ip4.src=192.168.1.1 ` +

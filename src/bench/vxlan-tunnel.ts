@@ -14,14 +14,6 @@ export const REMOTE_MAC = '02:00:00:00:00:01'; /* the remote VTEP's */
 export const LOCAL_HOST_MAC = '02:00:01:00:00:01';
 export const REMOTE_HOST_MAC = '02:00:01:00:00:02';
 
-/* The generator's port, made by a disabled stream (pg0). */
-export function generatorPort(dp: Dataplane): number {
-  const setup = dp.pgStreamAdd('name=setup count=1 enable=0 if=pg0');
-  const pg0 = dp.interfaceFind('pg0')!;
-  dp.pgStreamDelete(setup);
-  return pg0;
-}
-
 /* Addresses the underlay port, adds the tunnel and bridges it with `local`;
  * returns the tunnel's sw_if_index. */
 export function tunnelBridge(dp: Dataplane, underlay: number, local: number): number {

@@ -1,4 +1,5 @@
-/* vecgate bench <scenario> [--json] [--variant V] [--packets N] [--warmup N] [--macs N] [--routes N] */
+/* vecgate bench <scenario> [--json] [--variant V] [--packets N] [--warmup N] [--macs N] [--routes N]
+ *   [--alg ALG] [--payload BYTES] */
 import { parseArgs } from 'node:util';
 
 import { formatBench } from '../bench/format';
@@ -26,6 +27,8 @@ export async function benchCommand(args: string[]): Promise<number> {
       warmup: { type: 'string' },
       macs: { type: 'string' },
       routes: { type: 'string' },
+      alg: { type: 'string' },
+      payload: { type: 'string' },
     },
   });
   const valid = scenarioNames().join(', ');
@@ -37,7 +40,8 @@ export async function benchCommand(args: string[]): Promise<number> {
   const warmupPackets = values.warmup ? count(values.warmup, '--warmup', 0) : undefined;
   const macs = values.macs ? count(values.macs, '--macs', 1) : undefined;
   const routes = values.routes ? count(values.routes, '--routes', 1) : undefined;
-  const result = await scenario({ packets, variant: values.variant, warmupPackets, macs, routes });
+  const payload = values.payload ? count(values.payload, '--payload', 1) : undefined;
+  const result = await scenario({ packets, variant: values.variant, warmupPackets, macs, routes, alg: values.alg, payload });
   process.stdout.write((values.json ? JSON.stringify(result) : formatBench(result)) + '\n');
   return 0;
 }
