@@ -9,6 +9,7 @@
 #include "text.h"
 #include "vg.h"
 #include "../interfaces/vxlan.h"
+#include "../ipsec/ipsec.h"
 #include "../ip4/ip4.h"
 
 #ifndef VG_VARIANT
@@ -105,6 +106,7 @@ void vg_dp_destroy(vg_dp_t *dp) {
   vg_pg_free_all(dp);
   vg_interfaces_free(dp);
   vg_vxlan_free(dp);
+  vg_ipsec_free(dp);
   if (dp->threads)
     for (uint32_t t = 0; t < dp->n_threads; t++)
       if (dp->threads[t].rt) vg_thread_free(dp, &dp->threads[t]);

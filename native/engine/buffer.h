@@ -23,6 +23,8 @@ enum { VG_RX = 0, VG_TX = 1 };
 #define VG_BUF_TRACED (1u << 1)       /* trace_index names this packet's trace */
 #define VG_BUF_VLAN_1 (1u << 2)       /* one 802.1Q/802.1ad tag was parsed */
 #define VG_BUF_VLAN_2 (1u << 3)       /* two tags were parsed */
+#define VG_BUF_ESP_ENCRYPTED (1u << 4) /* made by esp-encrypt: ipsec4-output lets it pass */
+#define VG_BUF_ESP_DECRYPTED (1u << 5) /* decrypted by esp-decrypt (the SA in the ipsec opaque) */
 
 typedef struct {
   int16_t current_data;     /* packet start, relative to data[] (negative: in headroom) */

@@ -126,7 +126,10 @@ static void clear_entry(vg_main_t *dp, const char *name) {
 int vg_stats_clear(vg_dp_t *dp, const char *what) {
   static const char *const runtime[] = {"/nodes/calls", "/nodes/vectors", "/nodes/packets",
                                         "/nodes/clocks", NULL};
-  static const char *const errors[] = {"/err/counters", NULL};
+  static const char *const errors[] = {"/err/counters", "/ipsec/sa/packets", "/ipsec/sa/bytes",
+                                       "/ipsec/sa/replay-drops", "/ipsec/sa/integ-fails",
+                                       "/ipsec/sa/decrypt-errors", "/ipsec/sa/seq-exhausted",
+                                       "/ipsec/spd/packets", NULL};
   static const char *const ifs[] = {"/if/rx-packets", "/if/rx-bytes", "/if/tx-packets",
                                     "/if/tx-bytes", "/if/drops", "/if/rx-errors", NULL};
   int all = strcmp(what, "all") == 0;

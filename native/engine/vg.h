@@ -153,6 +153,8 @@ struct vg_dp {
   struct vg_ping_main *ping;
   /* VXLAN tunnels (interfaces/vxlan.c): NULL until the first tunnel */
   struct vg_vxlan_main *vxlan;
+  /* IPsec (ipsec/): NULL until the first SA, tunnel or SPD */
+  struct vg_ipsec_main *ipsec;
 };
 
 /* ---- errors (vg_last_error) ---- */
@@ -314,6 +316,8 @@ struct vg_interface {
   /* L3 */
   uint32_t fib_index;       /* the VRF table its packets are looked up in */
   uint8_t ip4_enabled;      /* has an IPv4 address: ethernet-input hands it IPv4 and ARP */
+  uint8_t p2p;              /* point to point (ipsec): its adjacencies need no ARP */
+  uint8_t spd;              /* an IPsec SPD is bound: ipsec4-input/-output see its IPv4 */
   vg_tx_fn_t *tx;   /* NULL: frames out of this interface are dropped */
   void (*destroy)(vg_main_t *dp, vg_interface_t *itf);
   int (*flush)(vg_main_t *dp, vg_interface_t *itf);

@@ -43,13 +43,20 @@ int vg_adj_neighbor(vg_main_t *dp, uint32_t sw, uint32_t nh) {
     if (im->adjs[i].type == VG_ADJ_NEIGHBOR && im->adjs[i].sw_if_index == sw && im->adjs[i].next_hop == nh)
       return (int)i;
   int a = adj_new(dp, VG_ADJ_NEIGHBOR, sw, nh);
+  vg_interface_t *itf = vg_interface_get(dp, sw);
   vg_neighbor_t *n = a >= 0 ? vg_neighbor_find(dp, sw, nh) : NULL;
-  if (n) build_rewrite(dp, &im->adjs[a], n->mac);
+  static const uint8_t none[6];
+  /* A point-to-point interface has one peer and no ARP: resolved at once
+   * (its tx takes the placeholder Ethernet header off again). */
+  if (a >= 0 && itf && itf->p2p) build_rewrite(dp, &im->adjs[a], none);
+  else if (n) build_rewrite(dp, &im->adjs[a], n->mac);
   return a;
 }
 
 int vg_adj_glean(vg_main_t *dp, uint32_t sw) {
   vg_ip4_main_t *im = dp->ip4;
+  vg_interface_t *itf = vg_interface_get(dp, sw);
+  if (itf && itf->p2p) return vg_adj_neighbor(dp, sw, 0);
   for (uint32_t i = 0; i < im->n_adjs; i++)
     if (im->adjs[i].type == VG_ADJ_GLEAN && im->adjs[i].sw_if_index == sw) return (int)i;
   return adj_new(dp, VG_ADJ_GLEAN, sw, 0);

@@ -1,16 +1,18 @@
 /* ip4-local: packets for the box itself. ICMP echo requests are answered
  * here, in the graph; echo replies to the box's own pings are handed to
  * the ping API (ip4/ping.c); UDP to a VXLAN tunnel's port goes to
- * vxlan-input; UDP to a port nothing listens on gets ICMP port
- * unreachable; other protocols get protocol unreachable. */
+ * vxlan-input; ESP (protocol 50, and UDP to the port of an inbound
+ * UDP-encapsulated SA) to esp-decrypt; UDP to a port nothing listens on
+ * gets ICMP port unreachable; other protocols get protocol unreachable. */
 #include <stdio.h>
 #include <string.h>
 
 #include "../engine/checksum.h"
 #include "../interfaces/vxlan.h"
 #include "../ip4/ping.h"
+#include "../ipsec/ipsec.h"
 
-enum { NEXT_DROP, NEXT_LOOKUP, NEXT_ICMP_ERROR, NEXT_VXLAN };
+enum { NEXT_DROP, NEXT_LOOKUP, NEXT_ICMP_ERROR, NEXT_VXLAN, NEXT_ESP };
 
 #define IP4_LOCAL_ERRORS(_)                                        \
   _(ECHO_REPLIED, "echo requests answered")                       \
@@ -88,10 +90,14 @@ static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t
   switch (ip[9]) {
   case 1: return icmp(dp, th, node, b, ip, hl);
   case 6: return drop(node, b, ERR_TCP);
+  case 50: return NEXT_ESP;
   case 17:
     if (dp->vxlan && b->current_length >= hl + 8 &&
         vg_vxlan_port_used(dp->vxlan, (uint16_t)(ip[hl + 2] << 8 | ip[hl + 3])))
       return NEXT_VXLAN;
+    if (dp->ipsec && b->current_length >= hl + 8 &&
+        vg_esp_udp_port_used(dp->ipsec, (uint16_t)(ip[hl + 2] << 8 | ip[hl + 3])))
+      return NEXT_ESP;
     b->error = vg_node_error(node, ERR_UDP_CLOSED);
     o->icmp_type = 3, o->icmp_code = 3;
     return NEXT_ICMP_ERROR;
@@ -109,7 +115,8 @@ static uint32_t ip4_local_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg
 const vg_node_reg_t vg_node_ip4_local = {
     .name = "ip4-local",
     .fn = ip4_local_fn,
-    .next_nodes = (const char *const[]){"error-drop", "ip4-lookup", "ip4-icmp-error", "vxlan-input", NULL},
+    .next_nodes = (const char *const[]){"error-drop", "ip4-lookup", "ip4-icmp-error", "vxlan-input",
+                                        "esp-decrypt", NULL},
     .errors = (const char *const[]){
 #define _(sym, str) str,
         IP4_LOCAL_ERRORS(_)

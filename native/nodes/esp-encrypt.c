@@ -1,0 +1,189 @@
+/* esp-encrypt: ESP (RFC 4303) for packets sent through an outbound SA
+ * (its slot in the buffer's ipsec opaque: set by an ipsec tunnel's tx or by
+ * ipsec4-output), the buffer at the IPv4 header. Tunnel mode: the whole
+ * packet is the payload, under a new outer IPv4 header from the SA (TTL
+ * 64, TOS copied, DF copied or clear). Transport mode: ESP goes between the
+ * IPv4 header and its payload. With UDP encapsulation (RFC 3948) a UDP
+ * header precedes ESP. IVs: GCM takes the 64-bit sequence number (unique
+ * per key, RFC 4106 3.1), CBC random bytes drawn in bulk. The packet then
+ * goes to ip4-lookup in the SA's VRF. A sequence number that would wrap
+ * stops the SA instead (seq-exhausted). Only single-buffer packets. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../engine/checksum.h"
+#include "../ip4/ip4.h"
+#include "../ipsec/esp.h"
+
+enum { NEXT_DROP, NEXT_LOOKUP };
+
+#define ESP_ENCRYPT_ERRORS(_)                                                 \
+  _(ENCRYPTED, "packets encrypted")                                          \
+  _(NO_SA, "tunnel not protected (no outbound SA)")                          \
+  _(SEQ_EXHAUSTED, "sequence number exhausted (the SA must be rekeyed)")     \
+  _(NOT_IP4, "not a well-formed IPv4 packet")                                \
+  _(CHAINED, "chained buffers are not encrypted")                            \
+  _(NO_ROOM, "no room for the ESP headers and trailer")        \
+  _(TOO_BIG, "encrypted packet longer than 65535 bytes")                     \
+  _(CRYPTO, "crypto library error")
+
+enum {
+#define _(sym, str) ERR_##sym,
+  ESP_ENCRYPT_ERRORS(_)
+#undef _
+};
+
+static const char *const errors[] = {
+#define _(sym, str) str,
+    ESP_ENCRYPT_ERRORS(_)
+#undef _
+    NULL};
+
+typedef struct {
+  uint32_t sa_id, spi, src, dst, length;
+  uint64_t seq;
+  uint8_t error, tunnel, udp, crypto_alg;
+} encrypt_trace_t;
+
+static const char *const alg_names[] = {"?", "aes-128-cbc", "aes-192-cbc", "aes-256-cbc",
+                                        "aes-128-gcm", "aes-256-gcm"};
+
+static int format_encrypt_trace(char *out, size_t size, const void *rec) {
+  const encrypt_trace_t *t = rec;
+  if (t->error == ERR_NO_SA) return snprintf(out, size, "  dropped, %s", errors[t->error]);
+  int k = snprintf(out, size, "  sa %u spi 0x%08x seq %llu %s %s", t->sa_id, t->spi,
+                   (unsigned long long)t->seq, t->crypto_alg < 6 ? alg_names[t->crypto_alg] : "?",
+                   t->tunnel ? "tunnel" : "transport");
+  if (k < 0 || (size_t)k >= size) return k;
+  if (t->error != ERR_ENCRYPTED) return k + snprintf(out + k, size - (size_t)k, ": dropped, %s", errors[t->error]);
+  uint32_t s = t->src, d = t->dst;
+  return k + snprintf(out + k, size - (size_t)k, "%s %u.%u.%u.%u -> %u.%u.%u.%u, %u bytes", t->udp ? " udp" : "",
+                      s >> 24, (s >> 16) & 0xff, (s >> 8) & 0xff, s & 0xff, d >> 24, (d >> 16) & 0xff,
+                      (d >> 8) & 0xff, d & 0xff, t->length);
+}
+
+static inline void outer_header(uint8_t *o, const vg_ipsec_sa_t *sa, const uint8_t *inner, uint32_t total,
+                                uint16_t id) {
+  o[0] = 0x45;
+  o[1] = inner[1]; /* DSCP and ECN as the inner packet has them */
+  vg_put_be16(o + 2, (uint16_t)total);
+  vg_put_be16(o + 4, id);
+  o[6] = sa->copy_df ? (inner[6] & 0x40) : 0;
+  o[7] = 0;
+  o[8] = 64;
+  o[9] = sa->udp ? 17 : 50;
+  o[10] = o[11] = 0;
+  vg_wr_be32(o + 12, sa->config.tunnel_src);
+  vg_wr_be32(o + 16, sa->config.tunnel_dst);
+}
+
+static inline uint32_t encrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, encrypt_trace_t *tr) {
+  vg_ipsec_main_t *im = dp->ipsec;
+  uint32_t slot = *vg_esp_sa_slot(b);
+  vg_ipsec_sa_t *sa = im && slot < VG_IPSEC_MAX_SAS ? im->sas[slot] : NULL;
+  if (VG_UNLIKELY(!sa || sa->inbound)) return ERR_NO_SA;
+  tr->sa_id = sa->sa_id, tr->spi = sa->config.spi, tr->tunnel = sa->tunnel, tr->udp = sa->udp;
+  tr->crypto_alg = (uint8_t)sa->config.crypto_alg;
+  if (VG_UNLIKELY(b->flags & VG_BUF_NEXT_PRESENT)) return ERR_CHAINED;
+  uint8_t *ip = vg_buffer_current(b);
+  uint32_t hl = (uint32_t)(ip[0] & 0x0f) * 4, total = (uint32_t)(ip[2] << 8 | ip[3]);
+  if (VG_UNLIKELY(b->current_length < 20 || (ip[0] >> 4) != 4 || hl < 20 || total < hl ||
+                  total > b->current_length))
+    return ERR_NOT_IP4;
+  uint32_t plen = sa->tunnel ? total : total - hl;
+  uint32_t padded = (plen + 2 + sa->block - 1) & ~(uint32_t)(sa->block - 1);
+  uint32_t esp_hdr = (sa->udp ? 8u : 0u) + VG_ESP_HDR + sa->iv_len;
+  uint32_t outer_hl = sa->tunnel ? 20 : hl;
+  uint32_t prepend = sa->tunnel ? 20 + esp_hdr : esp_hdr;
+  uint32_t new_total = outer_hl + esp_hdr + padded + sa->icv_len;
+  if (VG_UNLIKELY(new_total > 65535)) return ERR_TOO_BIG;
+  if (VG_UNLIKELY(b->current_data - (int)prepend < -VG_HEADROOM ||
+                  b->current_data + (int)(total + padded - plen + sa->icv_len) > VG_BUFFER_DATA_SIZE))
+    return ERR_NO_ROOM;
+  uint64_t seq = vg_esp_next_seq(sa);
+  tr->seq = seq;
+  if (VG_UNLIKELY(!seq)) {
+    vg_esp_count(dp, th, im->c_seq_exhausted, slot, 1);
+    return ERR_SEQ_EXHAUSTED;
+  }
+  /* Trailer: padding 1, 2, 3 ... (RFC 4303 2.4), its length, next header. */
+  uint8_t *payload = sa->tunnel ? ip : ip + hl;
+  uint8_t next_header = sa->tunnel ? 4 : ip[9];
+  uint32_t pad = padded - plen - 2;
+  for (uint32_t i = 0; i < pad; i++) payload[plen + i] = (uint8_t)(i + 1);
+  payload[padded - 2] = (uint8_t)pad;
+  payload[padded - 1] = next_header;
+  uint8_t *start = ip - prepend;
+  if (!sa->tunnel) memmove(start, ip, hl);
+  uint8_t *esp = start + outer_hl + (sa->udp ? 8 : 0), *iv = esp + VG_ESP_HDR;
+  vg_esp_wr32(esp, sa->config.spi);
+  vg_esp_wr32(esp + 4, (uint32_t)seq);
+  vg_esp_crypto_t *x = &sa->crypto[th->index];
+  int ok;
+  if (sa->is_gcm) {
+    vg_wr_be32(iv, (uint32_t)(seq >> 32));
+    vg_wr_be32(iv + 4, (uint32_t)seq);
+    ok = vg_esp_gcm(x->cipher, sa, esp, seq, iv, payload, padded, payload + padded, 1);
+  } else {
+    const uint8_t *rnd = vg_esp_random_iv(&im->rng[th->index]);
+    uint8_t mac[64];
+    ok = rnd != NULL;
+    if (ok) memcpy(iv, rnd, 16);
+    ok = ok && vg_esp_cbc(x->cipher, iv, payload, padded) &&
+         vg_esp_hmac(x->mac, sa, esp, VG_ESP_HDR + 16 + padded, seq, mac);
+    if (ok) memcpy(payload + padded, mac, sa->icv_len);
+  }
+  if (VG_UNLIKELY(!ok)) return ERR_CRYPTO;
+  /* The IPv4 header in front: new for tunnel mode, the moved one otherwise. */
+  if (sa->tunnel) {
+    outer_header(start, sa, ip, new_total, im->rng[th->index].ip_id++);
+  } else {
+    vg_put_be16(start + 2, (uint16_t)new_total);
+    start[9] = sa->udp ? 17 : 50;
+    start[10] = start[11] = 0;
+  }
+  vg_put_be16(start + 10, vg_csum_fold(vg_csum_add(0, start, outer_hl)));
+  if (sa->udp) {
+    uint8_t *udp = start + outer_hl;
+    vg_put_be16(udp, sa->sport);
+    vg_put_be16(udp + 2, sa->dport);
+    vg_put_be16(udp + 4, (uint16_t)(new_total - outer_hl));
+    udp[6] = udp[7] = 0; /* RFC 3948 2.1: zero checksum */
+  }
+  vg_buffer_advance(b, -(int)prepend);
+  b->current_length = (uint16_t)new_total;
+  b->flags = (b->flags & ~(VG_BUF_VLAN_1 | VG_BUF_VLAN_2 | VG_BUF_ESP_DECRYPTED)) | VG_BUF_ESP_ENCRYPTED;
+  b->sw_if_index[VG_TX] = VG_NONE;
+  b->l3_hdr_offset = b->current_data;
+  vg_ip4_opaque_t *o = vg_ip4_opaque(b);
+  o->fib_index = sa->fib_index;
+  vg_esp_count(dp, th, im->c_packets, slot, 1);
+  vg_esp_count(dp, th, im->c_bytes, slot, plen);
+  tr->src = vg_rd_be32(start + 12), tr->dst = vg_rd_be32(start + 16), tr->length = new_total;
+  return ERR_ENCRYPTED;
+}
+
+static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
+  encrypt_trace_t tr = {0};
+  uint32_t err = encrypt(dp, th, b, &tr);
+  tr.error = (uint8_t)err;
+  if (VG_UNLIKELY(vg_traced(b))) *(encrypt_trace_t *)vg_trace_record(th, node, b, sizeof tr) = tr;
+  if (VG_LIKELY(err == ERR_ENCRYPTED)) {
+    vg_node_count_error(th, node, ERR_ENCRYPTED, 1);
+    return NEXT_LOOKUP;
+  }
+  b->error = vg_node_error(node, err);
+  return NEXT_DROP;
+}
+
+static uint32_t esp_encrypt_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
+  return vg_node_each(dp, th, node, f, one, 1);
+}
+
+const vg_node_reg_t vg_node_esp_encrypt = {
+    .name = "esp-encrypt",
+    .fn = esp_encrypt_fn,
+    .next_nodes = (const char *const[]){"error-drop", "ip4-lookup", NULL},
+    .errors = errors,
+    .format_trace = format_encrypt_trace,
+};
