@@ -553,6 +553,8 @@ typedef struct {
 /* The entries of one SPD in match order (VG_E_NOTFOUND). */
 int vg_ipsec_spd_entry_dump(vg_dp_t *dp, uint32_t spd_id, vg_ipsec_spd_entry_info_t *out,
                             uint32_t max);
+/* Stats segment: /ipsec/spd/packets, one counter per entry (per thread),
+ * element names ("/ipsec/spd/names") "<spd_id>/<entry_id>". */
 typedef struct {
   uint32_t sw_if_index, spd_id;
 } vg_ipsec_spd_binding_t;

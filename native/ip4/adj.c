@@ -18,7 +18,9 @@ static int adj_new(vg_main_t *dp, vg_adj_type_t type, uint32_t sw, uint32_t nh) 
     im->adjs_cap = cap;
   }
   uint32_t i = im->n_adjs++;
-  im->adjs[i] = (vg_adj_t){.type = (uint8_t)type, .sw_if_index = sw, .next_hop = nh};
+  vg_interface_t *itf = vg_interface_get(dp, sw);
+  im->adjs[i] = (vg_adj_t){.type = (uint8_t)type, .sw_if_index = sw, .next_hop = nh,
+                           .spd = (uint8_t)(itf && itf->spd)};
   return (int)i;
 }
 

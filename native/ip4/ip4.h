@@ -58,7 +58,7 @@ typedef struct {
   uint8_t type;
   uint8_t resolved;       /* neighbor: rewrite holds the next hop's MAC */
   uint8_t rewrite_len;    /* 14, or 18 with a VLAN tag */
-  uint8_t pad;
+  uint8_t spd;            /* its interface has an IPsec SPD: ip4-lookup goes by ipsec4-output */
   uint32_t sw_if_index;
   uint32_t next_hop;      /* neighbor: its address */
   uint32_t refs;

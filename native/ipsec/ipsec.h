@@ -107,6 +107,7 @@ typedef struct vg_ipsec_main {
   uint32_t *spd_of_if;                  /* [VG_MAX_INTERFACES] */
   uint64_t *c_spd_entry;                /* [threads][VG_IPSEC_MAX_SPD_ENTRIES] */
   uint8_t spd_counter_used[VG_IPSEC_MAX_SPD_ENTRIES];
+  uint32_t n_spd_counters;              /* the counters' n_elems */
 } vg_ipsec_main_t;
 
 extern const char vg_ipsec_type[]; /* "ipsec": the tunnel interface type, compared by pointer */
@@ -140,6 +141,33 @@ static inline int vg_esp_udp_port_used(const vg_ipsec_main_t *im, uint16_t port)
 
 static inline void vg_esp_count(vg_main_t *dp, vg_thread_t *th, uint64_t *c, uint32_t slot, uint64_t n) {
   c[(uint64_t)th->index * VG_IPSEC_MAX_SAS + slot] += n;
+}
+
+/* The first entry of spd in direction dir (VG_IPSEC_POLICY_*) whose
+ * selectors match the IPv4 packet ip (len bytes in its first buffer), or
+ * NULL. */
+static inline const vg_ipsec_spd_entry_t *vg_ipsec_spd_match(const vg_ipsec_spd_t *spd, uint32_t dir,
+                                                             const uint8_t *ip, uint32_t len) {
+  uint32_t hl = (uint32_t)(ip[0] & 0x0f) * 4, src = (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 |
+                                                      (uint32_t)ip[14] << 8 | ip[15];
+  uint32_t dst = (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 | (uint32_t)ip[18] << 8 | ip[19];
+  uint8_t proto = ip[9];
+  /* Ports only from an unfragmented TCP or UDP header that is there. */
+  int ports = (proto == 6 || proto == 17) && !(ip[6] & 0x3f) && !ip[7] && len >= hl + 4;
+  uint16_t sp = ports ? (uint16_t)(ip[hl] << 8 | ip[hl + 1]) : 0, dp = ports ? (uint16_t)(ip[hl + 2] << 8 | ip[hl + 3]) : 0;
+  uint32_t local = dir ? dst : src, remote = dir ? src : dst;
+  uint16_t lport = dir ? dp : sp, rport = dir ? sp : dp;
+  const vg_ipsec_spd_entry_t *e = dir ? spd->in : spd->out;
+  for (uint32_t i = 0, n = dir ? spd->n_in : spd->n_out; i < n; i++, e++) {
+    const vg_ipsec_policy_t *p = &e->p;
+    if (p->protocol && p->protocol != proto) continue;
+    if (p->local_hi && (local < p->local_lo || local > p->local_hi)) continue;
+    if (p->remote_hi && (remote < p->remote_lo || remote > p->remote_hi)) continue;
+    if (p->local_port_hi && (!ports || lport < p->local_port_lo || lport > p->local_port_hi)) continue;
+    if (p->remote_port_hi && (!ports || rport < p->remote_port_lo || rport > p->remote_port_hi)) continue;
+    return e;
+  }
+  return NULL;
 }
 
 /* The ipsec state, made on first use (caller holds the api lock); NULL

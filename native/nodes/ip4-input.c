@@ -6,7 +6,7 @@
 #include "../engine/checksum.h"
 #include "../ip4/ip4.h"
 
-enum { NEXT_DROP, NEXT_LOOKUP };
+enum { NEXT_DROP, NEXT_LOOKUP, NEXT_IPSEC_INPUT };
 
 #define IP4_INPUT_ERRORS(_)                                     \
   _(TOO_SHORT, "frame too short for an IPv4 header")           \
@@ -90,7 +90,7 @@ static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_b
     t->length = b->current_length;
     t->fib_index = itf->fib_index;
   }
-  if (VG_LIKELY(err == ERR_NONE)) return NEXT_LOOKUP;
+  if (VG_LIKELY(err == ERR_NONE)) return VG_UNLIKELY(itf->spd) ? NEXT_IPSEC_INPUT : NEXT_LOOKUP;
   b->error = vg_node_error(node, err);
   vg_if_count_rx_error(dp, th, b->sw_if_index[VG_RX]);
   return NEXT_DROP;
@@ -103,7 +103,7 @@ static uint32_t ip4_input_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg
 const vg_node_reg_t vg_node_ip4_input = {
     .name = "ip4-input",
     .fn = ip4_input_fn,
-    .next_nodes = (const char *const[]){"error-drop", "ip4-lookup", NULL},
+    .next_nodes = (const char *const[]){"error-drop", "ip4-lookup", "ipsec4-input", NULL},
     .errors = (const char *const[]){
 #define _(sym, str) str,
         IP4_INPUT_ERRORS(_)

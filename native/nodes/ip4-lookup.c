@@ -9,7 +9,7 @@
 
 #include "../ip4/ip4.h"
 
-enum { NEXT_DROP, NEXT_REWRITE, NEXT_ARP, NEXT_LOCAL, NEXT_ICMP_ERROR };
+enum { NEXT_DROP, NEXT_REWRITE, NEXT_ARP, NEXT_LOCAL, NEXT_ICMP_ERROR, NEXT_IPSEC_OUTPUT };
 enum { ERR_DROP, ERR_UNREACH, ERR_PROHIBIT };
 
 typedef struct {
@@ -31,7 +31,9 @@ static inline uint16_t next_of(vg_ip4_main_t *im, vg_node_t *node, vg_buffer_t *
   vg_ip4_opaque_t *o = vg_ip4_opaque(b);
   o->adj = ai;
   switch (a->type) {
-  case VG_ADJ_NEIGHBOR: return a->resolved ? NEXT_REWRITE : NEXT_ARP;
+  case VG_ADJ_NEIGHBOR:
+    if (VG_UNLIKELY(!a->resolved)) return NEXT_ARP;
+    return VG_UNLIKELY(a->spd) ? NEXT_IPSEC_OUTPUT : NEXT_REWRITE; /* an SPD decides first */
   case VG_ADJ_GLEAN: return NEXT_ARP;
   case VG_ADJ_LOCAL: return NEXT_LOCAL;
   case VG_ADJ_UNREACH:
@@ -102,7 +104,7 @@ const vg_node_reg_t vg_node_ip4_lookup = {
     .name = "ip4-lookup",
     .fn = ip4_lookup_fn,
     .next_nodes = (const char *const[]){"error-drop", "ip4-rewrite", "ip4-arp", "ip4-local",
-                                        "ip4-icmp-error", NULL},
+                                        "ip4-icmp-error", "ipsec4-output", NULL},
     .errors = (const char *const[]){"route drops the packet", "no route to the destination",
                                     "route prohibits the destination", NULL},
     .format_trace = format_lookup_trace,

@@ -836,3 +836,164 @@ TEST(thread_ipsec_sas_and_tunnels_change_while_packets_flow) {
   CHECK_EQ(vg_buffer_pool_available(a.dp), 4096);
   box_free(&a);
 }
+
+/* ---- policy-based: SPDs ---- */
+
+/* A and B route each other's LAN via the peer on u0 (not the tunnel);
+ * SPD 1 on each u0: A protects 192.168.1/24 -> 192.168.2/24 with its
+ * outbound sa, bypasses IKE, discards telnet; B requires the same traffic
+ * to arrive decrypted with its inbound sa. */
+static int spd_setup(box_t *a, box_t *b, uint32_t flags) {
+  if (!box_setup(a, 'A', NULL) || !box_setup(b, 'B', NULL)) return 0;
+  vg_ipsec_sa_config_t ao = sa_config(VG_IPSEC_CRYPTO_AES_256_GCM, 0, flags, 0x7777, A_ADDR, B_ADDR, 2), bi = ao;
+  bi.flags |= VG_IPSEC_SA_INBOUND | VG_IPSEC_SA_ANTI_REPLAY;
+  if (!(flags & VG_IPSEC_SA_TUNNEL)) bi.tunnel_dst = B_ADDR;
+  vg_next_hop_t via_a = {A_ADDR, VG_NONE, 1}, via_b = {B_ADDR, VG_NONE, 1};
+  vg_ipsec_policy_t protect = {.priority = 10, .direction = VG_IPSEC_POLICY_OUTBOUND, .action = VG_IPSEC_ACTION_PROTECT,
+                               .sa_id = SA_OUT, .local_lo = IP(192, 168, 1, 0), .local_hi = IP(192, 168, 1, 255),
+                               .remote_lo = IP(192, 168, 2, 0), .remote_hi = IP(192, 168, 2, 255)};
+  vg_ipsec_policy_t ike = {.priority = 100, .direction = VG_IPSEC_POLICY_OUTBOUND, .action = VG_IPSEC_ACTION_BYPASS,
+                           .protocol = 17, .remote_port_lo = 500, .remote_port_hi = 500};
+  vg_ipsec_policy_t telnet = {.priority = 50, .direction = VG_IPSEC_POLICY_OUTBOUND,
+                              .action = VG_IPSEC_ACTION_DISCARD, .protocol = 6, .remote_port_lo = 23,
+                              .remote_port_hi = 23};
+  vg_ipsec_policy_t in = protect;
+  in.direction = VG_IPSEC_POLICY_INBOUND, in.sa_id = SA_IN;
+  in.local_lo = protect.remote_lo, in.local_hi = protect.remote_hi;
+  in.remote_lo = protect.local_lo, in.remote_hi = protect.local_hi;
+  if (!(flags & VG_IPSEC_SA_TUNNEL)) {
+    /* Transport: the hosts are the boxes themselves. */
+    protect.local_lo = protect.local_hi = in.remote_lo = in.remote_hi = A_ADDR;
+    protect.remote_lo = protect.remote_hi = in.local_lo = in.local_hi = B_ADDR;
+  }
+  if (vg_ip4_route_delete(a->dp, 0, IP(192, 168, 2, 0), 24) < 0 ||
+      vg_ip4_route_delete(b->dp, 0, IP(192, 168, 1, 0), 24) < 0 ||
+      vg_ip4_route_add(a->dp, 0, IP(192, 168, 2, 0), 24, &via_b, 1, 0) < 0 ||
+      vg_ip4_route_add(b->dp, 0, IP(192, 168, 1, 0), 24, &via_a, 1, 0) < 0 ||
+      vg_ipsec_sa_add(a->dp, SA_OUT, &ao) < 0 || vg_ipsec_sa_add(b->dp, SA_IN, &bi) < 0 ||
+      vg_ipsec_spd_add(a->dp, 1) < 0 || vg_ipsec_spd_add(b->dp, 1) < 0 ||
+      vg_ipsec_spd_entry_add(a->dp, 1, &protect) != 0 || vg_ipsec_spd_entry_add(a->dp, 1, &ike) != 1 ||
+      vg_ipsec_spd_entry_add(a->dp, 1, &telnet) != 2 || vg_ipsec_spd_entry_add(b->dp, 1, &in) != 0 ||
+      vg_ipsec_spd_bind(a->dp, (uint32_t)a->u0, 1) < 0 || vg_ipsec_spd_bind(b->dp, (uint32_t)b->u0, 1) < 0) {
+    test_fail(__FILE__, __LINE__, "spd set-up: %s", vg_last_error());
+    return 0;
+  }
+  return 1;
+}
+
+TEST(ipsec_spd_protects_bypasses_and_discards_outbound_and_checks_inbound) {
+  box_t a, b;
+  REQUIRE(spd_setup(&a, &b, VG_IPSEC_SA_TUNNEL));
+  uint8_t ip[256], f[2048], got[2048];
+  uint32_t len = udp_packet(ip, IP(192, 168, 1, 2), IP(192, 168, 2, 5), 30, 1);
+  send_ip(&a, 1, ip, len);
+  uint32_t n = wire(&a, &b, f, sizeof f);
+  REQUIRE(n > 0);
+  CHECK_EQ(f[14 + 9], 50);
+  CHECK_EQ(vg_rd_be32(f + 14 + 20), 0x7777);
+  CHECK_EQ(f[14 + 8], 63); /* the outer header's TTL, after A's forwarding step */
+  CHECK_EQ(next_sent(&b, 1, got, sizeof got), 14 + len);
+  CHECK(same_but_ttl(got + 14, ip, len, 2));
+  CHECK_EQ(stat_error(a.dp, "ipsec4-output/sent to be encrypted by policy"), 1);
+  CHECK_EQ(stat_error(a.dp, "ipsec4-output/ESP from esp-encrypt (not checked)"), 1);
+  CHECK_EQ(stat_error(b.dp, "ipsec4-input/passed"), 2); /* the ESP, then what it carried */
+  /* IKE from the LAN passes in clear; telnet is discarded; the rest has no policy. */
+  len = udp_packet(ip, IP(192, 168, 1, 2), IP(10, 0, 0, 2), 10, 2);
+  vg_put_be16(ip + 22, 500);
+  send_ip(&a, 1, ip, len);
+  CHECK(wire(&a, &b, f, sizeof f) > 0);
+  CHECK_EQ(f[14 + 9], 17);
+  ip[9] = 6;
+  vg_put_be16(ip + 22, 23);
+  ip[10] = ip[11] = 0;
+  vg_put_be16(ip + 10, vg_csum_fold(vg_csum_add(0, ip, 20)));
+  send_ip(&a, 1, ip, len);
+  vg_put_be16(ip + 22, 22);
+  send_ip(&a, 1, ip, len);
+  CHECK_EQ(next_sent(&a, 0, f, sizeof f), 0);
+  CHECK_EQ(stat_error(a.dp, "ipsec4-output/discarded by policy"), 1);
+  CHECK_EQ(stat_error(a.dp, "ipsec4-output/no policy matched"), 1);
+  vg_ipsec_spd_entry_info_t e[4];
+  CHECK_EQ(vg_ipsec_spd_entry_dump(a.dp, 1, e, 4), 3);
+  CHECK_EQ(e[0].entry_id, 1); /* priority 100 first */
+  CHECK_EQ(e[0].packets, 1);
+  CHECK_EQ(e[1].entry_id, 2);
+  CHECK_EQ(e[1].packets, 1);
+  CHECK_EQ(e[2].entry_id, 0);
+  CHECK_EQ(e[2].packets, 1);
+  CHECK_EQ(stat_elem(a.dp, "/ipsec/spd/packets", "1/0"), 1);
+  /* B: the same flow in clear is refused; ESP with another SA is too. */
+  len = udp_packet(ip, IP(192, 168, 1, 2), IP(192, 168, 2, 5), 30, 3);
+  send_ip(&b, 0, ip, len);
+  CHECK_EQ(stat_error(b.dp, "ipsec4-input/clear packet matches a protect policy"), 1);
+  vg_ipsec_sa_config_t other = sa_config(VG_IPSEC_CRYPTO_AES_128_GCM, 0, VG_IPSEC_SA_TUNNEL, 0x8888, A_ADDR, B_ADDR, 4);
+  vg_ipsec_sa_config_t other_in = other;
+  other_in.flags |= VG_IPSEC_SA_INBOUND;
+  REQUIRE(vg_ipsec_sa_add(b.dp, 9, &other_in) == 0);
+  n = esp_with_seq(&a, &other, 1, ip, len, f, sizeof f);
+  REQUIRE(n > 0);
+  send_ip(&b, 0, f + 14, n - 14);
+  CHECK_EQ(stat_error(b.dp, "ipsec4-input/decrypted packet does not match its SA's policy"), 1);
+  CHECK_EQ(stat_elem(b.dp, "/if/tx-packets", "p1"), 1);
+  /* The API's refusals. */
+  CHECK_EQ(vg_ipsec_sa_delete(a.dp, SA_OUT), VG_E_STATE);
+  CHECK_STR_CONTAINS(vg_last_error(), "is named by 1 SPD entry: delete them first");
+  CHECK_EQ(vg_ipsec_spd_delete(a.dp, 1), VG_E_STATE);
+  CHECK_STR_CONTAINS(vg_last_error(), "ipsec spd 1 is bound to interface u0: unbind it first");
+  CHECK_EQ(vg_ipsec_spd_add(a.dp, 1), VG_E_EXISTS);
+  vg_ipsec_policy_t p = {.direction = VG_IPSEC_POLICY_INBOUND, .action = VG_IPSEC_ACTION_PROTECT, .sa_id = SA_OUT};
+  CHECK_EQ(vg_ipsec_spd_entry_add(a.dp, 1, &p), VG_E_INVAL);
+  CHECK_STR_CONTAINS(vg_last_error(), "sa 1 is outbound, the entry inbound");
+  p.action = 7;
+  CHECK_EQ(vg_ipsec_spd_entry_add(a.dp, 1, &p), VG_E_INVAL);
+  p.action = VG_IPSEC_ACTION_BYPASS, p.local_lo = 5, p.local_hi = 4;
+  CHECK_EQ(vg_ipsec_spd_entry_add(a.dp, 1, &p), VG_E_INVAL);
+  CHECK_EQ(vg_ipsec_spd_entry_add(a.dp, 2, &p), VG_E_NOTFOUND);
+  vg_ipsec_spd_binding_t bind[2];
+  CHECK_EQ(vg_ipsec_spd_binding_dump(a.dp, bind, 2), 1);
+  CHECK_EQ(bind[0].sw_if_index, a.u0);
+  CHECK_EQ(bind[0].spd_id, 1);
+  vg_ipsec_spd_info_t si[2];
+  CHECK_EQ(vg_ipsec_spd_dump(a.dp, si, 2), 1);
+  CHECK_EQ(si[0].n_entries, 3);
+  CHECK_EQ(si[0].n_interfaces, 1);
+  CHECK_EQ(vg_ipsec_spd_entry_delete(a.dp, 1, 0), 0);
+  CHECK_EQ(vg_ipsec_spd_entry_delete(a.dp, 1, 0), VG_E_NOTFOUND);
+  CHECK_EQ(vg_ipsec_sa_delete(a.dp, SA_OUT), 0);
+  CHECK_EQ(vg_ipsec_spd_bind(a.dp, (uint32_t)a.u0, UINT32_MAX), 0);
+  CHECK_EQ(vg_ipsec_spd_binding_dump(a.dp, bind, 2), 0);
+  CHECK_EQ(vg_ipsec_spd_delete(a.dp, 1), 0);
+  /* Unbound: clear again. */
+  len = udp_packet(ip, IP(192, 168, 1, 2), IP(192, 168, 2, 5), 30, 4);
+  send_ip(&a, 1, ip, len);
+  CHECK(next_sent(&a, 0, f, sizeof f) == 14 + len);
+  CHECK_EQ(vg_buffer_pool_available(a.dp), 4096);
+  CHECK_EQ(vg_buffer_pool_available(b.dp), 4096);
+  box_free(&a);
+  box_free(&b);
+}
+
+TEST(ipsec_spd_transport_mode_ping_between_the_boxes) {
+  box_t a, b;
+  REQUIRE(spd_setup(&a, &b, 0));
+  uint8_t ip[128], f[2048];
+  memset(ip, 0, sizeof ip);
+  ip[0] = 0x45, ip[3] = 28 + 16, ip[8] = 64, ip[9] = 1;
+  vg_wr_be32(ip + 12, A_ADDR);
+  vg_wr_be32(ip + 16, B_ADDR);
+  vg_put_be16(ip + 10, vg_csum_fold(vg_csum_add(0, ip, 20)));
+  ip[20] = 8, ip[27] = 9;
+  vg_put_be16(ip + 22, vg_csum_fold(vg_csum_add(0, ip + 20, 24)));
+  /* As the box's own packet: into ip4-lookup (as ping does). */
+  inject(a.dp, "ip4-lookup", (uint32_t)a.u0, ip, 44, VG_NONE);
+  uint32_t n = wire(&a, &b, f, sizeof f);
+  REQUIRE(n > 0);
+  CHECK_EQ(f[14 + 9], 50);
+  CHECK_EQ(vg_rd_be32(f + 14 + 16), B_ADDR);
+  CHECK_EQ(f[14 + 8], 63);
+  CHECK_EQ(stat_error(b.dp, "esp-decrypt/packets decrypted"), 1);
+  CHECK_EQ(stat_error(b.dp, "ip4-local/echo requests answered"), 1);
+  CHECK_EQ(sa_info(b.dp, SA_IN).bytes, 24);
+  box_free(&a);
+  box_free(&b);
+}
