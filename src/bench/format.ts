@@ -11,10 +11,16 @@ function table(head: string[], rows: string[][], align: string): string {
 
 const sci = (n: number) => (n >= 1e4 ? n.toExponential(2) : n.toFixed(2));
 
+/* A figure as text: fractions to 3 places, objects as JSON. */
+const fig = (v: unknown) =>
+  typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+
+/* What every packet scenario reports; anything else is the scenario's own figure. */
+const PACKET_FIELDS = new Set(['scenario', 'variant', 'packets', 'seconds', 'mpps', 'generatorSeconds', 'clockHz', 'nodes', 'errors']);
+
 export function formatBench(result: BenchResult | AgentResult): string {
   if (!Array.isArray(result.nodes)) {
     /* Not a packet scenario: one figure a line. */
-    const fig = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v));
     return table(['Figure', 'Value'], Object.entries(result).filter(([k]) => k !== 'scenario').map(([k, v]) => [k, fig(v)]), 'lr').replace(/^/, `${result.scenario}\n`);
   }
   const r = result as BenchResult;
@@ -31,5 +37,7 @@ export function formatBench(result: BenchResult | AgentResult): string {
   if (r.errors.length > 0) {
     out.push('', table(['Count', 'Node', 'Reason'], r.errors.map((e) => [String(e.count), e.node, e.reason]), 'rll'));
   }
+  const own = Object.entries(r).filter(([k]) => !PACKET_FIELDS.has(k));
+  if (own.length > 0) out.push('', table(['Figure', 'Value'], own.map(([k, v]) => [k, fig(v)]), 'll'));
   return out.join('\n');
 }

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 
+import { formatBench } from '../../src/bench/format';
 import { SCENARIOS } from '../../src/bench/registry';
 import { withoutVariantPin } from '../helpers';
 
@@ -14,6 +15,7 @@ describe('bench/ip4-forward', () => {
       assert.equal(seen[node], 50_000, `${node} forwarded every frame`);
     }
     assert.deepEqual(r.errors, [], 'nothing dropped on the way');
+    assert.match(formatBench(r), /^routes\s+3000$/m, 'the scenario\'s own figures follow the table');
   });
 
   it('refuses a route count it cannot lay out', async () => {
