@@ -126,6 +126,11 @@ def encrypt(spec, out):
         assoc = security_association(p['spi'], sa)
         mutate = p.get('mutate')
         enc = sealed(assoc, inner_packet(p, sa), p['seq'], mutate)
+        if UDP in enc and sa.get('natT'):
+            del enc[UDP].len  # scapy 2.5 leaves it at 8
+            del enc[IP].len
+            del enc[IP].chksum
+            enc = IP(bytes(enc))
         if sa.get('esnHigh') is not None and not sa['crypto'].endswith('gcm'):
             # scapy's HMAC leaves the ESN out: sign it here (RFC 4303 2.2.1)
             full, raw_esp = bytes(enc), bytes(enc[ESP])
@@ -133,10 +138,6 @@ def encrypt(spec, out):
             data = raw_esp[:-size]
             mac = hmac.new(bytes.fromhex(sa['integrityKey']), data + struct.pack('!I', sa['esnHigh']), digest).digest()
             enc = IP(full[: len(full) - len(raw_esp)] + data + mac[:size])
-        if UDP in enc and sa.get('natT'):
-            del enc[UDP].len  # scapy 2.5 leaves it at 8
-            del enc[IP].len
-            del enc[IP].chksum
         frames.append(Ether(src=p['ethSrc'], dst=p['ethDst']) / mutated(IP(bytes(enc)), mutate))
     wrpcap(out, frames)
 
