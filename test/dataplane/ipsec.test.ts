@@ -15,8 +15,8 @@ import { hasCommands } from '../peers/netns';
  * SecurityAssociation encrypts what vecgate decrypts and decrypts what
  * vecgate encrypts (test/peers/esp_peer.py), and tshark checks the ICV of
  * everything vecgate sends. The box is one dataplane with two pcap ports:
- *   wan0 10.0.0.1/24, the peers 10.0.0.100+i (tunnel i) and 10.0.0.50
- *        (transport mode, policy based, SPD 1 bound here);
+ *   wan0 10.0.0.1/24, the peers 10.0.0.100+i (tunnel i) and 10.0.0.50+j
+ *        (transport mode with algorithm j, policy based, SPD 1 bound here);
  *   lan0 192.168.1.1/24, the protected host 192.168.1.10.
  * Tunnel i is route based: interface ipsec<i>, route 10.9.<i>.0/24 over it. */
 const PEER = '/usr/bin/python3';
@@ -167,16 +167,22 @@ describe('IPsec ESP interop with scapy and tshark', function () {
     );
 
     /* Transport mode, policy based: the peer 10.0.0.50 pings the box inside ESP. */
-    const TRANSPORT_PEER = '10.0.0.50';
-    const trOut: IpsecSaSpec = { spi: 0x3000, inbound: false, tunnel: false, crypto: 'aes-192-cbc', integrity: 'hmac-sha-384-192', ...keys('aes-192-cbc', 'hmac-sha-384-192', 0x3000) };
-    const trIn: IpsecSaSpec = { spi: 0x3001, inbound: true, tunnel: false, antiReplay: true, crypto: 'aes-192-cbc', integrity: 'hmac-sha-384-192', ...keys('aes-192-cbc', 'hmac-sha-384-192', 0x3001) };
-    sas.set(300, { ...trOut, id: 300 });
-    sas.set(301, { ...trIn, id: 301 });
-    peerIn[0x3001] = peerSa(trIn, TRANSPORT_PEER, BOX, null);
-    peerOut[0x3000] = peerSa(trOut, BOX, TRANSPORT_PEER, null);
-    toBox.push({ spi: 0x3001, seq: 1, inner: { proto: 'icmp', id: 99, size: 48 } });
-    /* The same ping in clear must not be answered: the SPD wants it protected. */
-    toBox.push({ plain: true, spi: 0, seq: 1, inner: { src: TRANSPORT_PEER, dst: BOX, proto: 'icmp', id: 98, size: 48 } });
+    /* Transport mode, policy based, every algorithm: peer 10.0.0.<50+j>
+     * pings the box inside ESP (SPIs 0x3000+2j out, 0x3001+2j in). */
+    const transports = ts.filter((t) => !t.esn && !t.natT).map((t, j) => {
+      const peerAddr = `10.0.0.${50 + j}`;
+      const alg = { crypto: t.crypto, integrity: t.integrity };
+      const out: IpsecSaSpec = { spi: 0x3000 + 2 * j, inbound: false, tunnel: false, ...alg, ...keys(t.crypto, t.integrity, 0x3000 + 2 * j) };
+      const inb: IpsecSaSpec = { spi: 0x3001 + 2 * j, inbound: true, tunnel: false, antiReplay: true, ...alg, ...keys(t.crypto, t.integrity, 0x3001 + 2 * j) };
+      sas.set(300 + 2 * j, { ...out, id: 300 + 2 * j });
+      sas.set(301 + 2 * j, { ...inb, id: 301 + 2 * j });
+      peerIn[inb.spi] = peerSa(inb, peerAddr, BOX, null);
+      peerOut[out.spi] = peerSa(out, BOX, peerAddr, null);
+      toBox.push({ spi: inb.spi, seq: 1, inner: { proto: 'icmp', id: 99, size: 48 } });
+      return { peer: peerAddr, out, inb, saOut: 300 + 2 * j, saIn: 301 + 2 * j };
+    });
+    /* A ping in clear must not be answered: the SPD wants it protected. */
+    toBox.push({ plain: true, spi: 0, seq: 1, inner: { src: transports[0]!.peer, dst: BOX, proto: 'icmp', id: 98, size: 48 } });
 
     /* Ports: their MACs go into the captures, so make them first with no input. */
     const macs = (() => {
@@ -200,7 +206,7 @@ describe('IPsec ESP interop with scapy and tshark', function () {
     dp.interfaceAddIp4(wan, `${BOX}/24`);
     dp.interfaceAddIp4(lan, '192.168.1.1/24');
     dp.ip4NeighborAdd(lan, HOST, HOST_MAC);
-    dp.ip4NeighborAdd(wan, TRANSPORT_PEER, PEER_MAC);
+    for (const tr of transports) dp.ip4NeighborAdd(wan, tr.peer, PEER_MAC);
     for (const [id, s] of sas) dp.ipsecSaAdd(id, s);
     for (const t of ts) {
       dp.ip4NeighborAdd(wan, t.peer, PEER_MAC);
@@ -210,9 +216,12 @@ describe('IPsec ESP interop with scapy and tshark', function () {
       dp.ip4RouteAdd(`10.9.${t.i}.0/24`, [{ swIfIndex: sw }]);
     }
     dp.ipsecSpdAdd(1);
-    dp.ipsecSpdEntryAdd(1, { priority: 100, direction: 'outbound', action: 'protect', saId: 300, local: { first: BOX, last: BOX }, remote: { first: TRANSPORT_PEER, last: TRANSPORT_PEER }, protocol: 1 });
+    for (const tr of transports) {
+      const ends = { local: { first: BOX, last: BOX }, remote: { first: tr.peer, last: tr.peer }, protocol: 1 };
+      dp.ipsecSpdEntryAdd(1, { priority: 100, direction: 'outbound', action: 'protect', saId: tr.saOut, ...ends });
+      dp.ipsecSpdEntryAdd(1, { priority: 100, direction: 'inbound', action: 'protect', saId: tr.saIn, ...ends });
+    }
     dp.ipsecSpdEntryAdd(1, { priority: 0, direction: 'outbound', action: 'bypass' });
-    dp.ipsecSpdEntryAdd(1, { priority: 100, direction: 'inbound', action: 'protect', saId: 301, local: { first: BOX, last: BOX }, remote: { first: TRANSPORT_PEER, last: TRANSPORT_PEER }, protocol: 1 });
     dp.ipsecSpdBind(wan, 1);
 
     dp.runUntilIdle();
@@ -237,13 +246,15 @@ describe('IPsec ESP interop with scapy and tshark', function () {
         assert.ok(r.inner!.payload.startsWith(`vecgate ${t.spiOut} ${k + 1} `), `${what}: payload ${r.inner!.payload}`);
       });
     }
-    const reply = out.filter((r) => r.spi === 0x3000);
-    assert.equal(reply.length, 1, 'one echo reply, inside transport-mode ESP');
-    assert.deepEqual([reply[0]!.outer![0], reply[0]!.outer![1], reply[0]!.inner!.src, reply[0]!.inner!.dst, reply[0]!.inner!.icmpType], [BOX, TRANSPORT_PEER, BOX, TRANSPORT_PEER, 0]);
+    for (const tr of transports) {
+      const reply = out.filter((r) => r.spi === tr.out.spi);
+      assert.equal(reply.length, 1, `${tr.out.crypto} ${tr.out.integrity}: one echo reply, inside transport-mode ESP`);
+      assert.deepEqual([reply[0]!.outer![0], reply[0]!.outer![1], reply[0]!.inner!.src, reply[0]!.inner!.dst, reply[0]!.inner!.icmpType], [BOX, tr.peer, BOX, tr.peer, 0]);
+    }
     assert.equal(out.filter((r) => !r.esp).length, 0, 'nothing left the wan port in clear (the clear ping was not answered)');
 
     /* tshark, given the keys, checks every ICV (it has no ESN: those SAs are left out). */
-    const uat = [...ts.filter((t) => !t.esn).map((t) => ({ spi: t.spiOut, s: sas.get(100 + t.i)! })), { spi: 0x3000, s: trOut }].flatMap(({ spi, s }) => [
+    const uat = [...ts.filter((t) => !t.esn).map((t) => ({ spi: t.spiOut, s: sas.get(100 + t.i)! })), ...transports.map((tr) => ({ spi: tr.out.spi, s: tr.out }))].flatMap(({ spi, s }) => [
       '-o',
       `uat:esp_sa:"IPv4","*","*","0x${spi.toString(16).padStart(8, '0')}","${TSHARK_ENC[s.crypto.slice(-3)]}","0x${s.cryptoKey}","${TSHARK_AUTH[s.integrity]}","0x${s.integrityKey ?? ''}"`,
     ]);
@@ -252,7 +263,7 @@ describe('IPsec ESP interop with scapy and tshark', function () {
     const checked = tshark.stdout.trim().split('\n').map((l) => l.split('\t'));
     const esnSpis = new Set(ts.filter((t) => t.esn).map((t) => t.spiOut));
     const verdicts = checked.filter(([spi]) => !esnSpis.has(Number(spi)));
-    assert.equal(verdicts.length, 2 * ts.filter((t) => !t.esn).length + 1);
+    assert.equal(verdicts.length, 2 * ts.filter((t) => !t.esn).length + transports.length);
     for (const [spi, good] of verdicts) assert.match(good!, /^(1|True)$/, `tshark: ICV of SPI ${spi} good`);
 
     /* What scapy encrypted, decrypted by vecgate and forwarded to the host. */
@@ -275,8 +286,9 @@ describe('IPsec ESP interop with scapy and tshark', function () {
     assert.deepEqual([c(200 + cbc3.i).packets, c(200 + cbc3.i).replayDrops, String(c(200 + cbc3.i).seq)], [4, 1, '3000'], 'too old for the window, the newer ones taken');
     assert.deepEqual([c(200 + gcm.i).packets, c(200 + gcm.i).integFails], [2, 1], 'GCM tag');
     for (const t of ts.filter((x) => x.esn)) assert.equal(c(200 + t.i).seq, (BigInt(ESN_HIGH) << 32n) + 12n, `SA ${200 + t.i}: the ESN high half inferred`);
-    assert.deepEqual([c(301).packets, c(300).packets], [1, 1], 'transport mode both ways');
+    for (const tr of transports) assert.deepEqual([c(tr.saIn).packets, c(tr.saOut).packets], [1, 1], `${tr.out.crypto} ${tr.out.integrity}: transport mode both ways`);
     const matched = dp.ipsecSpdEntries(1).filter((e) => e.action === 'protect').map((e) => [e.direction, e.packets]);
-    assert.deepEqual(matched.sort(), [['inbound', 2], ['outbound', 1]], 'inbound: the decrypted ping and the clear one; outbound: the reply');
+    const sum = (dir: string) => matched.filter(([d]) => d === dir).reduce((n, [, p]) => n + (p as number), 0);
+    assert.deepEqual([sum('inbound'), sum('outbound')], [transports.length + 1, transports.length], 'inbound: the decrypted pings and the clear one; outbound: the replies');
   });
 });
