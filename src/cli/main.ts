@@ -13,6 +13,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   config: () => (require('./config') as typeof import('./config')).configCommand,
   ctl: () => (require('./ctl') as typeof import('./ctl')).ctlCommand,
   selftest: () => (require('./selftest') as typeof import('./selftest')).selftestCommand,
+  image: () => (require('./image') as typeof import('./image')).imageCommand,
 };
 
 const USAGE = `usage: vecgate <command> [options]
@@ -24,6 +25,7 @@ const USAGE = `usage: vecgate <command> [options]
   ctl [--socket PATH] [--json] [command ...]         the console of a running vecgate (interactive without a command)
   selftest [--board NAME|PATH] [--variant V] [--packets N] [--json]
                                                      forward through the IPv4 and L2 paths, check the counters, exit 0/1
+  image build --board NAME [--out DIR] [--json]      the board's runtime image in out/<board>/ (images/README.md)
   config push FILE (--device ID | --group G) [--fleet F] [--broker URL] [--sign KEY.pem] [--timeout S] [--json]
       [--ca CA.pem] [--cert CERT.pem --key KEY.pem]   (mqtts://)
   config sign FILE --key KEY.pem --out FILE.cbor [--kid ID]

@@ -31,6 +31,7 @@ export interface SelftestResult {
   arch: string;
   pinned: boolean;
   node: string;
+  nodePath: string; /* the Node that ran it: an image runs its own */
   paths: PathCheck[];
   seconds: number;
 }
@@ -186,6 +187,7 @@ export function runSelftest(opts: SelftestOptions = {}): SelftestResult {
       arch: v.arch,
       pinned: v.pinned,
       node: process.version,
+      nodePath: process.execPath,
       paths,
       seconds: Number(process.hrtime.bigint() - t0) / 1e9,
     };
