@@ -1,5 +1,6 @@
 /* The shipped board files and the platform sections of the schema. */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -7,6 +8,7 @@ import { loadBoard } from '../../src/board/load';
 import { BOARD_SECTIONS, dataplaneCreateOptions, validateBoard } from '../../src/board/schema';
 import { PACKAGE_ROOT } from '../../src/dataplane/paths';
 import { SpecError } from '../../src/errors';
+import { CLI, testDir } from '../helpers';
 
 const BOARD_DIR = path.join(PACKAGE_ROOT, 'board');
 const raw = (name: string) => JSON.parse(fs.readFileSync(path.join(BOARD_DIR, `${name}.json`), 'utf8'));
@@ -118,5 +120,22 @@ describe('board schema: platform sections', () => {
     badField({ ...rpi(), ota: { ...rpi().ota, slots: { A: '/dev/mmcblk0p2' } } }, 'ota.slots.B');
     badField({ ...rpi(), memory: { budgetMiB: 16 } }, 'memory.budgetMiB', /integer >= 32/);
     badField({ ...rpi(), memory: { budgetMiB: 32 } }, 'memory.budgetMiB', /buffers=8192 take 20 MiB, more than half the budget/);
+  });
+});
+
+describe('vecgate run: a board that pins a variant its CPU lacks', () => {
+  it('is refused with the variant and the missing feature named, before anything starts', () => {
+    const dir = testDir('board-pin');
+    const file = path.join(dir, 'pinned.json');
+    fs.writeFileSync(file, JSON.stringify({ ...raw('sim'), name: 'pinned', arch: 'x86_64', dataplane: { ...raw('sim').dataplane, variant: 'x86_64-v3' } }));
+    const env: NodeJS.ProcessEnv = { ...process.env, VECGATE_CPU_HIDE: 'avx2' };
+    delete env.VECGATE_VARIANT;
+    const r = spawnSync(process.execPath, [CLI, 'run', '--board', file, '--state-dir', dir, '--embedded-port', '0', '--cli-socket', 'none', '--no-telemetry'], {
+      encoding: 'utf8',
+      env,
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stderr, 'vecgate: cannot load dataplane variant x86_64-v3: this CPU lacks 1 required feature(s): avx2\n');
   });
 });
