@@ -6,7 +6,10 @@
  * reached rather than dropped at the MAC check. Pings with identifier
  * 0x4242 (sequence 1..4) are outstanding, so echo replies reach the ping
  * recorder (seed ping-reply), and a pcap capture of every frame received,
- * sent and dropped is on, written out and started again every 256 inputs. */
+ * sent and dropped is on, written out and started again every 256 inputs.
+ * Port B's MTU is 600, so a bigger packet routed out of it without
+ * don't-fragment goes through ip4-frag (seeds frag*, one of them a chain
+ * of two buffers, one with options and already a fragment). */
 #include <stdlib.h>
 
 #include "../ip4/ip4.h"
@@ -52,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!ready) setup(dp), ready = 1;
   if (size < 2) return 0;
   capture_cycle(dp);
-  uint8_t frame[2048];
+  uint8_t frame[4096]; /* longer than a buffer: chains reach ip4-frag too */
   size_t n = size - 1 < sizeof frame ? size - 1 : sizeof frame;
   memcpy(frame, data + 1, n);
   if (n >= 6 && (data[0] & 1)) memcpy(frame, port_mac, 6);

@@ -1,18 +1,18 @@
 /* ip4-rewrite: the forwarding step. Decrements TTL (fixing the checksum
  * incrementally), checks the MTU, prepends the adjacency's L2 header and
- * hands the packet to interface-output. TTL expiry and oversize packets go
- * to ip4-icmp-error. */
+ * hands the packet to interface-output. TTL expiry and oversize packets
+ * with don't-fragment set go to ip4-icmp-error; other oversize packets to
+ * ip4-frag, whose fragments come back here within the MTU. */
 #include <stdio.h>
 #include <string.h>
 
 #include "../ip4/ip4.h"
 
-enum { NEXT_DROP, NEXT_OUTPUT, NEXT_ICMP_ERROR };
+enum { NEXT_DROP, NEXT_OUTPUT, NEXT_ICMP_ERROR, NEXT_FRAG };
 
 #define IP4_REWRITE_ERRORS(_)                                          \
   _(TTL_EXPIRED, "TTL expired in transit")                            \
-  _(FRAG_NEEDED, "bigger than the MTU with don't-fragment set")       \
-  _(TOO_BIG, "bigger than the MTU (fragmentation is not done)")
+  _(FRAG_NEEDED, "bigger than the MTU with don't-fragment set")
 
 enum {
 #define _(sym, str) ERR_##sym,
@@ -54,8 +54,7 @@ static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_b
       o->icmp_type = 3, o->icmp_code = 4, o->icmp_data = (uint16_t)mtu;
       return NEXT_ICMP_ERROR;
     }
-    b->error = vg_node_error(node, ERR_TOO_BIG);
-    return NEXT_DROP;
+    return NEXT_FRAG; /* TTL still whole: each fragment loses one on its way back here */
   }
   /* TTL is the high byte of its header word: one less there is 0x0100 more
    * in the ones' complement checksum (RFC 1624), with the carry folded. */
@@ -87,7 +86,8 @@ static uint32_t ip4_rewrite_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, 
 const vg_node_reg_t vg_node_ip4_rewrite = {
     .name = "ip4-rewrite",
     .fn = ip4_rewrite_fn,
-    .next_nodes = (const char *const[]){"error-drop", "interface-output", "ip4-icmp-error", NULL},
+    .next_nodes = (const char *const[]){"error-drop", "interface-output", "ip4-icmp-error", "ip4-frag",
+                                        NULL},
     .errors = (const char *const[]){
 #define _(sym, str) str,
         IP4_REWRITE_ERRORS(_)
