@@ -20,14 +20,14 @@ const hasVxlan =
     .status === 0;
 const reason = !isRoot ? 'needs root' : !hasCommands('ip', 'ping') ? 'needs iproute2 (ip) and ping' : !hasVxlan ? 'the kernel has no vxlan devices' : '';
 
-function pings(ns: string, dst: string): boolean {
-  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', dst]).status === 0;
+function pings(ns: string, dst: string, extra: string[] = []): boolean {
+  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', ...extra, dst]).status === 0;
 }
 
-async function pingsWithin(ns: string, dst: string, ms: number): Promise<boolean> {
+async function pingsWithin(ns: string, dst: string, ms: number, extra: string[] = []): Promise<boolean> {
   const end = Date.now() + ms;
   for (;;) {
-    if (pings(ns, dst)) return true;
+    if (pings(ns, dst, extra)) return true;
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -123,6 +123,38 @@ describe('dataplane VXLAN tunnels', () => {
       assert.ok(c.rxBytes > 0 && c.txBytes > 0, JSON.stringify(c));
       /* The Linux side saw VXLAN from the dataplane's VTEP: its vxlan device received what it decapsulated. */
       assert.ok(Number(sh(`ip netns exec ${nsU} cat /sys/class/net/vx0/statistics/rx_packets`)) >= 2);
+      d.stop();
+    });
+
+    /* Full-size inner frames (1500-byte IPv4, 1550 bytes once encapsulated)
+     * with don't-fragment clear. The dataplane's underlay port keeps MTU
+     * 1500, so what it encapsulates leaves as two fragments that Linux
+     * reassembles before its VTEP sees them. The dataplane does not
+     * reassemble, so Linux's side of the underlay link gets MTU 1600 and
+     * its own 1550-byte packets arrive whole. Each ping crosses the tunnel
+     * once from the dataplane, as request or as reply. */
+    it('carries full-size frames both ways, fragmenting what it encapsulates for a 1500-byte underlay', async () => {
+      sh(`ip link set ${hostU} mtu 1600 && ip -n ${nsU} link set eth0 mtu 1600 && ip -n ${nsU} link set vx0 mtu 1500`);
+      const d = dp!;
+      const underlay = d.afPacketCreate('underlay', hostU);
+      d.interfaceAddIp4(underlay, '10.77.0.1/24');
+      d.interfaceSetMtu(underlay, 1500);
+      const lan = d.afPacketCreate('lan', hostB);
+      const vx = d.vxlanTunnelAdd('vxlan0', { src: '10.77.0.1', dst: '10.77.0.2', vni: 42 });
+      d.bridgeDomainAdd(10);
+      d.bridgePortSet(lan, 10);
+      d.bridgePortSet(vx, 10);
+      d.start();
+      const full = ['-s', '1472', '-M', 'dont'];
+      assert.ok(await pingsWithin(nsB, '192.168.77.2', 10_000), 'small frames first (learning, ARP)');
+      assert.ok(await pingsWithin(nsB, '192.168.77.2', 10_000, full), 'B reaches the host behind the Linux VTEP with 1500-byte packets');
+      assert.ok(await pingsWithin(nsU, '192.168.77.1', 10_000, full), 'the host behind the Linux VTEP reaches B with 1500-byte packets');
+      const count = (reason: string) => d.errors().find((e) => e.node === 'ip4-frag' && e.reason === reason)?.count ?? 0;
+      assert.ok(count('packets fragmented') >= 2, JSON.stringify(d.errors()));
+      assert.equal(count('fragments made'), 2 * count('packets fragmented'));
+      const reasm = sh(`ip netns exec ${nsU} cat /proc/net/snmp`).split('\n').filter((l) => l.startsWith('Ip:'));
+      const [names, values] = reasm.map((l) => l.split(/\s+/));
+      assert.ok(Number(values[names.indexOf('ReasmOKs')]) >= 2, reasm.join('\n'));
       d.stop();
     });
   });
