@@ -7,7 +7,9 @@
 # another architecture with "qemu-aarch64-static -L /usr/aarch64-linux-gnu -cpu neoverse-n1".
 set -eu
 root=$(dirname "$(dirname "$(readlink -f "$0")")")
+# The agent gives its own children the outer value back (src/cli/launcher-env.ts).
+VECGATE_OUTER_LD_LIBRARY_PATH=${LD_LIBRARY_PATH+set:$LD_LIBRARY_PATH}
 LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export LD_LIBRARY_PATH
+export LD_LIBRARY_PATH VECGATE_OUTER_LD_LIBRARY_PATH
 # shellcheck disable=SC2086 # the wrapper is a command line
 exec ${VECGATE_NODE_WRAPPER:-} "$root/node/bin/node" "$root/app/dist/src/cli/main.js" "$@"

@@ -2,6 +2,7 @@
 /* vecgate: the command line. One subcommand per file; this file only
  * dispatches and turns errors into one line on stderr and an exit code. */
 import { UsageError } from '../errors';
+import { restoreLauncherEnv } from './launcher-env';
 
 type Command = (args: string[]) => number | Promise<number>;
 
@@ -37,6 +38,7 @@ function isUsageError(e: unknown): boolean {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  restoreLauncherEnv();
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(USAGE + '\n');

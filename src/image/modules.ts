@@ -12,7 +12,7 @@ import { Target } from './targets';
 
 const DROP_FILE = [/\.d\.[mc]?ts$/, /\.map$/, /(?<!\.d)\.ts$/, /\.musl\.node$/, /\.(c|cc|cpp|h|hh|hpp|S|asm|inc|def|gyp|gypi)$/, /^(README|CHANGELOG|HISTORY|CONTRIBUTING|SECURITY|CODE_OF_CONDUCT)(\..*)?$/i, /\.md$/i];
 const KEEP_FILE = /^(LICEN[CS]E|COPYING|NOTICE)/i;
-const DROP_DIR = new Set(['test', 'tests', '__tests__', 'example', 'examples', 'docs', 'doc', '.github', 'benchmark', 'benchmarks', '@types']);
+const DROP_DIR = new Set(['test', 'tests', '__tests__', 'fixture', 'fixtures', 'coverage', 'example', 'examples', 'docs', 'doc', '.github', 'benchmark', 'benchmarks', '@types']);
 const DROP_PATH = [/^koffi\/vendor$/, /^@koromix\/koffi-linux-[^/]+\/musl_[^/]+$/];
 
 function prune(dir: string, rel = ''): void {

@@ -1,10 +1,12 @@
 /* vecgate image build: the tree, the manifest, the size, reproducibility,
  * bad input, and the x86-64 image running its self-test with its own Node. */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { restoreLauncherEnv } from '../../src/cli/launcher-env';
 import { SYSTEM_LIBS } from '../../src/image/targets';
 import { isElf, readElf } from '../../src/image/elf';
 import { decodeManifest, Manifest, walk } from '../../src/image/manifest';
@@ -101,6 +103,26 @@ describe('images: vecgate image build', function () {
     assert.ok(JSON.parse(v.stdout).dataplane.libraryPath.startsWith(path.join(root, 'app', 'native', 'build')), "the image's dataplane");
     const line = launch(root, ['selftest', '--packets', '50']);
     assert.match(line.stdout, /^selftest PASS: x86_64-v[234] on x86_64, node v20\.20\.2: ip4 50\/50 forwarded, l2 50\/50 bridged, no-route 5\/5 dropped in \d+\.\d\d s\n$/);
+  });
+
+  it('the launcher puts lib/ first for Node and passes the outer LD_LIBRARY_PATH on for the agent to restore', () => {
+    const root = unpacked('x86-64-generic');
+    const spy = path.join(testDir('launcher'), 'spy.sh');
+    fs.writeFileSync(spy, '#!/bin/sh\necho "$LD_LIBRARY_PATH|${VECGATE_OUTER_LD_LIBRARY_PATH-unset}|$2"\n', { mode: 0o755 });
+    const run = (extra: Record<string, string>) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, VECGATE_NODE_WRAPPER: spy, ...extra };
+      if (!('LD_LIBRARY_PATH' in extra)) delete env.LD_LIBRARY_PATH;
+      return spawnSync(path.join(root, 'bin', 'vecgate'), ['version'], { encoding: 'utf8', env }).stdout;
+    };
+    const main = path.join(root, 'app', 'dist', 'src', 'cli', 'main.js');
+    assert.equal(run({ LD_LIBRARY_PATH: '/outer' }), `${root}/lib:/outer|set:/outer|${main}\n`);
+    assert.equal(run({}), `${root}/lib||${main}\n`, 'unset: passed on as empty');
+    const env: NodeJS.ProcessEnv = { LD_LIBRARY_PATH: `${root}/lib:/outer`, VECGATE_OUTER_LD_LIBRARY_PATH: 'set:/outer' };
+    restoreLauncherEnv(env);
+    assert.deepEqual(env, { LD_LIBRARY_PATH: '/outer' });
+    const unset: NodeJS.ProcessEnv = { LD_LIBRARY_PATH: `${root}/lib`, VECGATE_OUTER_LD_LIBRARY_PATH: '' };
+    restoreLauncherEnv(unset);
+    assert.deepEqual(unset, {});
   });
 
   it('unpacks with every inode owned by root at the fixed time', () => {
