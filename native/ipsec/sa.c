@@ -126,8 +126,7 @@ static int crypto_init(vg_main_t *dp, vg_ipsec_sa_t *sa) {
   else if (!cipher || (ia->digest && !mac))
     rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: libcrypto has no %s", sa->sa_id,
                   !cipher ? ca->cipher : "HMAC");
-  uint32_t key_len = ca->is_gcm ? ca->key_len - 4 : ca->key_len;
-  int enc = !sa->inbound;
+  int enc = !sa->inbound; /* a GCM key's salt is past the cipher's key length: not read */
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)ia->digest, 0),
                          OSSL_PARAM_construct_end()};
   for (uint32_t t = 0; rc == 0 && t < dp->n_threads; t++) {
@@ -139,7 +138,6 @@ static int crypto_init(vg_main_t *dp, vg_ipsec_sa_t *sa) {
     else if (mac && (!(x->mac = EVP_MAC_CTX_new(mac)) ||
                      !EVP_MAC_init(x->mac, c->integ_key, c->integ_key_len, params)))
       rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: cannot key HMAC-%s", sa->sa_id, ia->digest);
-    (void)key_len;
   }
   EVP_CIPHER_free(cipher);
   EVP_MAC_free(mac);
@@ -208,9 +206,8 @@ static int stats_init(vg_main_t *dp, vg_ipsec_main_t *im) {
   return rc < 0 ? rc : 0;
 }
 
-/* The ipsec state, made on first use; caller holds the api lock. The
- * stats entries stay for the dataplane's life, so this is done once. */
-static vg_ipsec_main_t *ipsec_main(vg_main_t *dp) {
+/* The stats entries stay for the dataplane's life, so this is done once. */
+vg_ipsec_main_t *vg_ipsec_main(vg_main_t *dp) {
   if (dp->ipsec) return dp->ipsec;
   vg_ipsec_main_t *im = calloc(1, sizeof *im);
   if (!im) return vg_error(VG_E_NOMEM, "ipsec"), NULL;
@@ -238,8 +235,6 @@ fail:
   free(im);
   return NULL;
 }
-
-vg_ipsec_main_t *vg_ipsec_main(vg_main_t *dp) { return ipsec_main(dp); }
 
 /* Under the barrier. */
 static void rebuild_inbound(vg_ipsec_main_t *im) {
@@ -285,7 +280,7 @@ int vg_ipsec_sa_add(vg_dp_t *dp, uint32_t sa_id, const vg_ipsec_sa_config_t *con
   int rc = check_config(sa_id, config);
   if (rc < 0) return rc;
   pthread_mutex_lock(&dp->api_lock);
-  vg_ipsec_main_t *im = ipsec_main(dp);
+  vg_ipsec_main_t *im = vg_ipsec_main(dp);
   vg_fib_t *fib = im ? vg_fib_get(dp, config->vrf, 1) : NULL;
   vg_ipsec_sa_t *sa = fib ? sa_new(dp, sa_id, config) : NULL;
   if (!im) rc = vg_last_error_code();

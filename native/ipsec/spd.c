@@ -182,10 +182,12 @@ int vg_ipsec_spd_entry_add(vg_dp_t *dp, uint32_t spd_id, const vg_ipsec_policy_t
     vg_ipsec_spd_entry_t **cur = in ? &s->in : &s->out;
     uint32_t *n = in ? &s->n_in : &s->n_out, at = 0;
     while (at < *n && (*cur)[at].p.priority >= policy->priority) at++;
-    memcpy(list, *cur, at * sizeof *list);
+    if (*n) { /* the first entry has no list to copy from */
+      memcpy(list, *cur, at * sizeof *list);
+      memcpy(list + at + 1, *cur + at, (*n - at) * sizeof *list);
+    }
     list[at] = (vg_ipsec_spd_entry_t){.entry_id = s->next_entry_id, .p = *policy, .counter = counter,
                                       .sa_index = sa_slot < 0 ? VG_NONE : (uint32_t)sa_slot};
-    memcpy(list + at + 1, *cur + at, (*n - at) * sizeof *list);
     im->spd_counter_used[counter] = 1;
     for (uint32_t t = 0; t < dp->n_threads; t++) im->c_spd_entry[(uint64_t)t * VG_IPSEC_MAX_SPD_ENTRIES + counter] = 0;
     int names = vg_stats_find(dp, "/ipsec/spd/names");
