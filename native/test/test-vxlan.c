@@ -79,11 +79,14 @@ static uint32_t outer_frame(uint8_t *f, const uint8_t *dst_mac, uint32_t src, ui
   return 14 + total;
 }
 
-/* Sends one frame in on port `port` count times and runs the graph. */
-static void send_raw(vg_dp_t *dp, const char *port, const uint8_t *f, uint32_t len, uint32_t count) {
+/* Sends one frame in on port `port` count times, with a pg edit (or
+ * NULL) varying it, and runs the graph. */
+static void send_edited(vg_dp_t *dp, const char *port, const uint8_t *f, uint32_t len, uint32_t count,
+                        const char *edit) {
   char spec[1024];
   int k = snprintf(spec, sizeof spec, "name=vx if=%s count=%u size=%u data=", port, count, len);
   for (uint32_t i = 0; i < len; i++) k += snprintf(spec + k, sizeof spec - (size_t)k, "%02x", f[i]);
+  if (edit) snprintf(spec + k, sizeof spec - (size_t)k, " edit=%s", edit);
   int st = vg_pg_stream_add(dp, spec);
   if (st < 0) {
     test_fail(__FILE__, __LINE__, "stream: %s", vg_last_error());
@@ -91,6 +94,10 @@ static void send_raw(vg_dp_t *dp, const char *port, const uint8_t *f, uint32_t l
   }
   vg_dp_run_until_idle(dp, 0);
   vg_pg_stream_delete(dp, (uint32_t)st);
+}
+
+static void send_raw(vg_dp_t *dp, const char *port, const uint8_t *f, uint32_t len, uint32_t count) {
+  send_edited(dp, port, f, len, count, NULL);
 }
 
 /* Frame k of a pcap file into out; returns its length, 0 when absent. */
@@ -206,6 +213,34 @@ TEST(vxlan_decap_bridges_inner_frames_and_learns_the_remote_mac_behind_the_tunne
   send_raw(s.dp, "p1", in, n, 1);
   CHECK_EQ(stat_if(s.dp, "/if/tx-packets", "vxlan0"), 1);
   CHECK_EQ(stat_if(s.dp, "/if/tx-packets", "u0"), 1);
+  vg_dp_destroy(s.dp);
+}
+
+TEST(vxlan_decap_counts_each_tunnel_of_a_mixed_frame) {
+  setup_t s;
+  REQUIRE(setup(&s));
+  int vx1 = vg_vxlan_tunnel_add(s.dp, "vxlan1", LOCAL, REMOTE, 43, 0, "");
+  REQUIRE(vx1 >= 0);
+  REQUIRE(vg_bridge_port_set(s.dp, (uint32_t)vx1, 10, 0, 0) == 0);
+  uint8_t in[128], f[256], u0_mac[6];
+  vg_interface_get_mac(s.dp, (uint32_t)s.u0, u0_mac);
+  uint32_t n = inner_frame(in, HOST_B, HOST_A, 1000);
+  uint32_t len = outer_frame(f, u0_mac, REMOTE, 4789, 0x08, 42, in, n);
+  /* One frame of 9: VNI 42, 43, 44 (no tunnel), 42, 43, 44 ... by the
+   * low byte of the VNI (frame offset 14 + 20 + 8 + 6). */
+  send_edited(s.dp, "u0", f, len, 9, "48:1:42-44");
+  CHECK_EQ(stat_error(s.dp, "vxlan-input/frames decapsulated"), 6);
+  CHECK_EQ(stat_error(s.dp, "vxlan-input/no tunnel for (src, dst, vni)"), 3);
+  CHECK_EQ(stat_if(s.dp, "/if/rx-packets", "vxlan0"), 3);
+  CHECK_EQ(stat_if(s.dp, "/if/rx-bytes", "vxlan0"), 3 * n);
+  CHECK_EQ(stat_if(s.dp, "/if/rx-packets", "vxlan1"), 3);
+  CHECK_EQ(stat_if(s.dp, "/if/rx-bytes", "vxlan1"), 3 * n);
+  /* Down, a tunnel takes nothing, even after its packets led the frame. */
+  REQUIRE(vg_interface_set_admin(s.dp, (uint32_t)vx1, 0) == 0);
+  send_edited(s.dp, "u0", f, len, 4, "48:1:42-43");
+  CHECK_EQ(stat_if(s.dp, "/if/rx-packets", "vxlan0"), 5);
+  CHECK_EQ(stat_if(s.dp, "/if/rx-packets", "vxlan1"), 3);
+  CHECK_EQ(stat_error(s.dp, "vxlan-input/tunnel interface is admin down"), 2);
   vg_dp_destroy(s.dp);
 }
 
