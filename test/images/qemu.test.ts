@@ -6,8 +6,10 @@
  *   neoverse-n1  adds atomics, asimdrdm, dcpop (v8.2): arm64-v8.2-crypto
  *   power9       ppc64le-power9;  power8: no variant runs */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { readElf } from '../../src/image/elf';
 import { imageToolsMissing, launch, QEMU, qemuMissing, unpacked } from './fixture';
 
 const PACKETS = '200'; /* small: qemu runs V8 and the dataplane ~10-50x slower */
@@ -42,6 +44,12 @@ describe('images under qemu-user', function () {
       assert.equal(j.arch, 'arm64');
       assert.equal(j.nodePath, path.join(root, 'node', 'bin', 'node'));
       assert.match(String(j.verdict), /^selftest PASS: arm64-v8a on arm64, node v20\.20\.2: ip4 200\/200 forwarded, l2 200\/200 bridged, no-route 20\/20 dropped/);
+    });
+
+    it("the dataplane's libcrypto came from the image: qemu's sysroot has none", () => {
+      assert.ok(readElf(path.join(root, 'app/native/build/arm64-v8a/libvecgate.so')).needed.includes('libcrypto.so.3'), 'the variant links libcrypto');
+      assert.ok(!fs.existsSync('/usr/aarch64-linux-gnu/lib/libcrypto.so.3'), 'not in the -L sysroot');
+      assert.equal(readElf(path.join(root, 'lib/libcrypto.so.3')).machine, 183, "the image's is arm64");
     });
 
     it('neoverse-n1 (armv8.2-a with crypto) picks arm64-v8.2-crypto and passes', () => {
