@@ -132,9 +132,10 @@ export function stage(input: StageInput, root: string): Staged {
   fs.rmSync(root, { recursive: true, force: true });
   const app = path.join(root, 'app');
   fs.mkdirSync(app, { recursive: true });
+  // The native inputs first: a missing variant or library fails before the downloads and installs.
+  const libs = libraries(t, natives(input, app), root);
   installNode(t, input.cacheDir, root);
   agent(input, app);
-  const libs = libraries(t, natives(input, app), root);
   for (const name of [...input.boards.map((b) => `${b}.json`), 'README.md']) {
     fs.mkdirSync(path.join(app, 'board'), { recursive: true });
     fs.copyFileSync(path.join(packageRoot, 'board', name), path.join(app, 'board', name));

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { restoreLauncherEnv } from '../../src/cli/launcher-env';
+import { PACKAGE_ROOT } from '../../src/dataplane/paths';
 import { SYSTEM_LIBS } from '../../src/image/targets';
 import { isElf, readElf } from '../../src/image/elf';
 import { decodeManifest, Manifest, walk } from '../../src/image/manifest';
@@ -82,6 +83,25 @@ describe('images: vecgate image build', function () {
     assert.equal(none.status, 2);
     assert.match(none.stderr, /^vecgate: image build needs --board NAME\n/);
     assert.deepEqual(fs.readdirSync(out), [], 'nothing written');
+  });
+
+  it('names a missing variant, and a missing cross libcrypto with the script that makes it', () => {
+    const out = testDir('images-inputs');
+    const native = path.join(out, 'native-build');
+    const real = path.join(PACKAGE_ROOT, 'native', 'build');
+    for (const f of ['arm64-v8a/libvecgate.so', 'probe-arm64/libvecgate-probe.so']) {
+      fs.mkdirSync(path.dirname(path.join(native, f)), { recursive: true });
+      fs.copyFileSync(path.join(real, f), path.join(native, f));
+    }
+    const env = { VECGATE_NATIVE_BUILD: native };
+    const noVariant = imageBuild(['--board', 'rpi4'], out, env);
+    assert.equal(noVariant.status, 1);
+    assert.equal(noVariant.stderr, `vecgate: native build of arm64 incomplete: missing ${native}/arm64-v8.2-crypto/libvecgate.so (run npm run build:native)\n`);
+    fs.mkdirSync(path.join(native, 'arm64-v8.2-crypto'));
+    fs.copyFileSync(path.join(real, 'arm64-v8.2-crypto/libvecgate.so'), path.join(native, 'arm64-v8.2-crypto/libvecgate.so'));
+    const noCrypto = imageBuild(['--board', 'rpi4'], out, env);
+    assert.equal(noCrypto.status, 1);
+    assert.match(noCrypto.stderr, /^vecgate: libcrypto.so.3 for arm64 not found in .*\/native-build\/sysroot\/arm64\/usr\/lib\/aarch64-linux-gnu, \/usr\/aarch64-linux-gnu\/lib \(run native\/cross-sysroot\)\n$/);
   });
 
   it('x86-64-generic: the unpacked image runs vecgate selftest with its own Node', () => {

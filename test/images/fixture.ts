@@ -33,10 +33,10 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return env;
 }
 
-export function imageBuild(args: string[], outDir: string): SpawnSyncReturns<string> {
+export function imageBuild(args: string[], outDir: string, extra: Record<string, string> = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [CLI, 'image', 'build', ...args, '--out', outDir, '--json'], {
     encoding: 'utf8',
-    env: cleanEnv({ SOURCE_DATE_EPOCH: String(EPOCH), VECGATE_IMAGE_CACHE: CACHE }),
+    env: cleanEnv({ SOURCE_DATE_EPOCH: String(EPOCH), VECGATE_IMAGE_CACHE: CACHE, ...extra }),
     timeout: 300_000,
   });
 }
