@@ -129,14 +129,17 @@ static inline int vg_esp_gcm(EVP_CIPHER_CTX *c, const vg_ipsec_sa_t *sa, const u
 }
 
 /* The HMAC of esp[0..len), then with ESN the high half of the sequence
- * number (RFC 4303 2.2.1: in the ICV, not on the wire). */
-static inline int vg_esp_hmac(EVP_MAC_CTX *m, const vg_ipsec_sa_t *sa, const uint8_t *esp, uint32_t len,
+ * number (RFC 4303 2.2.1: in the ICV, not on the wire), from the SA's
+ * keyed inner and outer digest states. */
+static inline int vg_esp_hmac(vg_esp_crypto_t *x, const vg_ipsec_sa_t *sa, const uint8_t *esp, uint32_t len,
                               uint64_t seq, uint8_t out[64]) {
-  size_t n;
+  unsigned n;
   uint8_t hi[4];
   vg_esp_wr32(hi, (uint32_t)(seq >> 32));
-  return EVP_MAC_init(m, NULL, 0, NULL) && EVP_MAC_update(m, esp, len) &&
-         (!sa->esn || EVP_MAC_update(m, hi, 4)) && EVP_MAC_final(m, out, &n, 64);
+  return EVP_MD_CTX_copy_ex(x->work, x->inner) && EVP_DigestUpdate(x->work, esp, len) &&
+         (!sa->esn || EVP_DigestUpdate(x->work, hi, 4)) && EVP_DigestFinal_ex(x->work, out, &n) &&
+         EVP_MD_CTX_copy_ex(x->work, x->outer) && EVP_DigestUpdate(x->work, out, n) &&
+         EVP_DigestFinal_ex(x->work, out, &n);
 }
 
 /* CBC over data[0..len) in place (whole blocks, no padding by OpenSSL). */

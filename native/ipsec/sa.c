@@ -1,7 +1,6 @@
 /* IPsec security associations: the API (add, delete, dump), their crypto
  * contexts (keyed once here, per dataplane thread) and counters, and the
  * inbound lookup table esp-decrypt reads. */
-#include <openssl/core_names.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +99,9 @@ static int check_config(uint32_t id, const vg_ipsec_sa_config_t *c) {
 static void crypto_free(vg_main_t *dp, vg_ipsec_sa_t *sa) {
   for (uint32_t t = 0; sa->crypto && t < dp->n_threads; t++) {
     EVP_CIPHER_CTX_free(sa->crypto[t].cipher);
-    EVP_MAC_CTX_free(sa->crypto[t].mac);
+    EVP_MD_CTX_free(sa->crypto[t].inner);
+    EVP_MD_CTX_free(sa->crypto[t].outer);
+    EVP_MD_CTX_free(sa->crypto[t].work);
   }
   free(sa->crypto);
   sa->crypto = NULL;
@@ -113,34 +114,48 @@ static void sa_free(vg_main_t *dp, vg_ipsec_sa_t *sa) {
   free(sa);
 }
 
-/* One keyed cipher (and HMAC) context per thread: keys set here, once. */
+/* HMAC's two keyed digest states (RFC 2104): the key, no longer than a
+ * block for every algorithm here, padded and xored with ipad or opad. */
+static int hmac_init(vg_esp_crypto_t *x, const EVP_MD *md, const uint8_t *key, uint32_t key_len) {
+  uint8_t ipad[128], opad[128];
+  int block = EVP_MD_get_block_size(md);
+  if (block <= 0 || block > 128 || key_len > (uint32_t)block) return 0;
+  for (int i = 0; i < block; i++) {
+    uint8_t k = (uint32_t)i < key_len ? key[i] : 0;
+    ipad[i] = k ^ 0x36, opad[i] = k ^ 0x5c;
+  }
+  int ok = (x->inner = EVP_MD_CTX_new()) && (x->outer = EVP_MD_CTX_new()) && (x->work = EVP_MD_CTX_new()) &&
+           EVP_DigestInit_ex2(x->inner, md, NULL) && EVP_DigestUpdate(x->inner, ipad, (size_t)block) &&
+           EVP_DigestInit_ex2(x->outer, md, NULL) && EVP_DigestUpdate(x->outer, opad, (size_t)block);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
+  return ok;
+}
+
+/* One keyed cipher context (and HMAC states) per thread: keys set here, once. */
 static int crypto_init(vg_main_t *dp, vg_ipsec_sa_t *sa) {
   const vg_ipsec_sa_config_t *c = &sa->config;
   const crypto_alg_t *ca = &crypto_algs[c->crypto_alg];
   const integ_alg_t *ia = &integ_algs[c->integ_alg];
   int rc = 0;
   EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, ca->cipher, NULL);
-  EVP_MAC *mac = ia->digest ? EVP_MAC_fetch(NULL, "HMAC", NULL) : NULL;
+  EVP_MD *md = ia->digest ? EVP_MD_fetch(NULL, ia->digest, NULL) : NULL;
   sa->crypto = calloc(dp->n_threads, sizeof *sa->crypto);
   if (!sa->crypto) rc = vg_error(VG_E_NOMEM, "ipsec sa %u: crypto contexts", sa->sa_id);
-  else if (!cipher || (ia->digest && !mac))
-    rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: libcrypto has no %s", sa->sa_id,
-                  !cipher ? ca->cipher : "HMAC");
+  else if (!cipher || (ia->digest && !md))
+    rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: libcrypto has no %s", sa->sa_id, !cipher ? ca->cipher : ia->digest);
   int enc = !sa->inbound; /* a GCM key's salt is past the cipher's key length: not read */
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)ia->digest, 0),
-                         OSSL_PARAM_construct_end()};
   for (uint32_t t = 0; rc == 0 && t < dp->n_threads; t++) {
     vg_esp_crypto_t *x = &sa->crypto[t];
     x->cipher = EVP_CIPHER_CTX_new();
     if (!x->cipher || !EVP_CipherInit_ex2(x->cipher, cipher, c->crypto_key, NULL, enc, NULL) ||
         (!ca->is_gcm && !EVP_CIPHER_CTX_set_padding(x->cipher, 0)))
       rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: cannot key %s", sa->sa_id, ca->cipher);
-    else if (mac && (!(x->mac = EVP_MAC_CTX_new(mac)) ||
-                     !EVP_MAC_init(x->mac, c->integ_key, c->integ_key_len, params)))
+    else if (md && !hmac_init(x, md, c->integ_key, c->integ_key_len))
       rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: cannot key HMAC-%s", sa->sa_id, ia->digest);
   }
   EVP_CIPHER_free(cipher);
-  EVP_MAC_free(mac);
+  EVP_MD_free(md);
   return rc;
 }
 

@@ -96,7 +96,7 @@ static inline uint32_t check_icv_and_decrypt(vg_esp_crypto_t *x, const vg_ipsec_
                                                                                    : ERR_INTEGRITY;
   }
   uint8_t mac[64];
-  if (!vg_esp_hmac(x->mac, sa, esp, (uint32_t)(icv - esp), seq, mac)) return ERR_CRYPTO;
+  if (!vg_esp_hmac(x, sa, esp, (uint32_t)(icv - esp), seq, mac)) return ERR_CRYPTO;
   if (CRYPTO_memcmp(mac, icv, sa->icv_len) != 0) return ERR_INTEGRITY;
   return vg_esp_cbc(x->cipher, esp + VG_ESP_HDR, ct, ct_len) ? ERR_DECRYPTED : ERR_CRYPTO;
 }

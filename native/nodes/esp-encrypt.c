@@ -130,7 +130,7 @@ static inline uint32_t encrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, e
     ok = rnd != NULL;
     if (ok) memcpy(iv, rnd, 16);
     ok = ok && vg_esp_cbc(x->cipher, iv, payload, padded) &&
-         vg_esp_hmac(x->mac, sa, esp, VG_ESP_HDR + 16 + padded, seq, mac);
+         vg_esp_hmac(x, sa, esp, VG_ESP_HDR + 16 + padded, seq, mac);
     if (ok) memcpy(payload + padded, mac, sa->icv_len);
   }
   if (VG_UNLIKELY(!ok)) return ERR_CRYPTO;
