@@ -357,6 +357,9 @@ TEST(ipsec_decrypts_what_scapy_encrypted) {
   } tunnel[] = {{kat_gcm128_tunnel, sizeof kat_gcm128_tunnel, 11},
                 {kat_cbc128_sha256_tunnel, sizeof kat_cbc128_sha256_tunnel, 12},
                 {kat_gcm256_esn_tunnel, sizeof kat_gcm256_esn_tunnel, 13}};
+  /* The first one traced from ethernet-input (as an input node would mark it). */
+  a.dp->threads[0].trace_node = (uint32_t)vg_node_index(a.dp, "ethernet-input");
+  a.dp->threads[0].trace_remaining = 1;
   for (uint32_t i = 0; i < VG_ARRAY_LEN(tunnel); i++) {
     send_ip(&a, 0, tunnel[i].p, tunnel[i].len);
     uint32_t n = next_sent(&a, 1, got, sizeof got);
@@ -366,6 +369,10 @@ TEST(ipsec_decrypts_what_scapy_encrypted) {
     CHECK_EQ(sa_info(a.dp, tunnel[i].sa).packets, 1);
   }
   CHECK_EQ(sa_info(a.dp, 13).seq, (1ull << 32) + 9);
+  static char trace[16384];
+  CHECK(vg_trace_format(a.dp, trace, sizeof trace) > 0);
+  CHECK_STR_CONTAINS(trace, "esp-decrypt");
+  CHECK_STR_CONTAINS(trace, "esp 10.0.0.2 -> 10.0.0.1 spi 0x00001001 sa 11 seq 7: decrypted, next header 4, 52 bytes");
   /* Transport in UDP: a UDP packet to a closed port of A, answered with ICMP. */
   send_ip(&a, 0, kat_cbc256_sha1_transport_udp, sizeof kat_cbc256_sha1_transport_udp);
   CHECK_EQ(sa_info(a.dp, 14).packets, 1);
@@ -503,7 +510,20 @@ TEST(ipsec_sequence_number_exhaustion_stops_the_sa) {
   CHECK_EQ(i.seq, 0xffffffffu);
   CHECK_EQ(stat_error(a.dp, "esp-encrypt/sequence number exhausted (the SA must be rekeyed)"), 2);
   CHECK_EQ(stat_elem(a.dp, "/ipsec/sa/seq-exhausted", "1"), 2);
-  /* With ESN the same number goes on into the high half. */
+  /* With ESN the numbers go on into the high half, up to 2^64 - 1. */
+  vg_ipsec_sa_config_t esn = out;
+  esn.flags |= VG_IPSEC_SA_ESN;
+  esn.spi = 0x5556;
+  esn.initial_seq = UINT64_MAX - 1;
+  REQUIRE(vg_ipsec_sa_add(a.dp, 3, &esn) == 0);
+  for (int k = 0; k < 2; k++) inject(a.dp, "esp-encrypt", VG_NONE, ip, len, (uint32_t)vg_ipsec_sa_slot(a.dp, 3));
+  REQUIRE(next_sent(&a, 0, f, sizeof f) > 0);
+  CHECK_EQ(vg_rd_be32(f + 14 + 24), 0xffffffffu);
+  CHECK_EQ(next_sent(&a, 0, f, sizeof f), 0);
+  i = sa_info(a.dp, 3);
+  CHECK_EQ(i.packets, 1);
+  CHECK_EQ(i.seq_exhausted, 1);
+  CHECK(i.seq == UINT64_MAX);
   box_free(&a);
   box_free(&b);
 }
