@@ -25,7 +25,7 @@ enum { NEXT_DROP, NEXT_IP4_INPUT };
   _(TRUNCATED, "truncated ESP packet")                                           \
   _(BAD_LENGTH, "ciphertext not a whole number of blocks")                       \
   _(NO_SA, "no SA for the SPI")                                                  \
-  _(NOT_UDP_ENCAP, "ESP in UDP for an SA without UDP encapsulation")             \
+  _(NOT_UDP_ENCAP, "ESP in UDP not matching the SA's encapsulation")             \
   _(REPLAYED, "replayed packet")                                                 \
   _(TOO_OLD, "sequence number older than the replay window")                     \
   _(INTEGRITY, "integrity check failed (bad ICV)")                               \
@@ -122,7 +122,9 @@ static inline uint32_t decrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, d
   if (VG_UNLIKELY(!sa)) return ERR_NO_SA;
   uint32_t slot = sa->index;
   tr->has_sa = 1, tr->sa_id = sa->sa_id;
-  if (VG_UNLIKELY(tr->udp && !sa->udp)) return counted(dp, th, im->c_decrypt_errors, slot, ERR_NOT_UDP_ENCAP);
+  /* In UDP: the SA's port only (plain ESP to a UDP-encapsulated SA is taken, as peers may stop NAT-T). */
+  if (VG_UNLIKELY(tr->udp && (!sa->udp || (uint32_t)(ip[hl + 2] << 8 | ip[hl + 3]) != sa->dport)))
+    return counted(dp, th, im->c_decrypt_errors, slot, ERR_NOT_UDP_ENCAP);
   uint32_t esp_len = total - off, min_ct = sa->is_gcm ? 4 : 16;
   if (VG_UNLIKELY(esp_len < VG_ESP_HDR + sa->iv_len + min_ct + sa->icv_len))
     return counted(dp, th, im->c_decrypt_errors, slot, ERR_TRUNCATED);

@@ -646,6 +646,20 @@ TEST(ipsec_nat_t_marker_and_keepalive_are_not_esp) {
   send_ip(&b, 0, ip, len);
   CHECK_EQ(stat_error(b.dp, "esp-decrypt/IKE on the NAT-T port (no punt path yet)"), 1);
   CHECK_EQ(stat_error(b.dp, "esp-decrypt/NAT-T keepalive"), 1);
+  /* ESP in UDP to another SA's port, or for an SA without UDP encapsulation. */
+  vg_ipsec_sa_config_t other = in, plain = in;
+  other.spi = 0x6667, other.udp_dport = 4501;
+  plain.spi = 0x6668, plain.flags &= ~VG_IPSEC_SA_UDP_ENCAP;
+  REQUIRE(vg_ipsec_sa_add(b.dp, 8, &other) == 0 && vg_ipsec_sa_add(b.dp, 9, &plain) == 0);
+  len = udp_packet(ip, A_ADDR, B_ADDR, 64, 1);
+  vg_put_be16(ip + 20, 4500), vg_put_be16(ip + 22, 4501);
+  vg_wr_be32(ip + 28, 0x6666);
+  send_ip(&b, 0, ip, len);
+  vg_put_be16(ip + 22, 4500);
+  vg_wr_be32(ip + 28, 0x6668);
+  send_ip(&b, 0, ip, len);
+  CHECK_EQ(stat_error(b.dp, "esp-decrypt/ESP in UDP not matching the SA's encapsulation"), 2);
+  CHECK_EQ(sa_info(b.dp, 7).decrypt_errors, 1);
   box_free(&b);
 }
 
