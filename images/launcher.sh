@@ -11,5 +11,7 @@ root=$(dirname "$(dirname "$(readlink -f "$0")")")
 VECGATE_OUTER_LD_LIBRARY_PATH=${LD_LIBRARY_PATH+set:$LD_LIBRARY_PATH}
 LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LD_LIBRARY_PATH VECGATE_OUTER_LD_LIBRARY_PATH
+# The process's settings (src/cli/process-options.ts); the box's own environment wins.
+@PROCESS_ENV@
 # shellcheck disable=SC2086 # the wrapper is a command line
-exec ${VECGATE_NODE_WRAPPER:-} "$root/node/bin/node" "$root/app/dist/src/cli/main.js" "$@"
+exec ${VECGATE_NODE_WRAPPER:-} "$root/node/bin/node" @NODE_FLAGS@ "$root/app/dist/src/cli/main.js" "$@"

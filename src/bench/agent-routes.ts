@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import mqtt from 'mqtt';
 
+import { NODE_FLAGS, PROCESS_ENV } from '../cli/process-options';
 import { StateReport } from '../agent/state-report';
 import { ip4Text, ip4ToNumber } from '../dataplane/dataplane';
 import { PACKAGE_ROOT } from '../dataplane/paths';
@@ -77,7 +78,8 @@ function startAgent(broker: string, stateDir: string, variant?: string): Agent {
   const args = [CLI, 'run', '--board', 'sim', '--broker', broker, '--fleet', FLEET, '--device', DEVICE, '--state-dir', stateDir, '--no-telemetry', '--summary-interval', '3600'];
   if (variant) args.push('--variant', variant);
   const startedAt = process.hrtime.bigint();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, VECGATE_LOG_LEVEL: 'info' } });
+  /* Started as a box's launcher starts it (src/cli/process-options.ts). */
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...PROCESS_ENV, VECGATE_LOG_LEVEL: 'info' } });
   const forwarding = new Promise<{ at: bigint; startupMs: number }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {

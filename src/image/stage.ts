@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Board } from '../board/schema';
+import { NODE_FLAGS, PROCESS_ENV } from '../cli/process-options';
 import { VecgateError } from '../errors';
 import { isElf, readElf } from './elf';
 import { run } from './exec';
@@ -142,7 +143,11 @@ export function stage(input: StageInput, root: string): Staged {
   }
   const images = path.join(packageRoot, 'images');
   fs.mkdirSync(path.join(root, 'bin'));
-  fs.copyFileSync(path.join(images, 'launcher.sh'), path.join(root, LAUNCHER));
+  const launcher = {
+    NODE_FLAGS: NODE_FLAGS.join(' '),
+    PROCESS_ENV: Object.entries(PROCESS_ENV).map(([k, v]) => `${k}=\${${k}:-${v}}\nexport ${k}`).join('\n'),
+  };
+  fs.writeFileSync(path.join(root, LAUNCHER), fromTemplate(path.join(images, 'launcher.sh'), launcher));
   fs.chmodSync(path.join(root, LAUNCHER), 0o755);
   fs.mkdirSync(path.join(root, 'systemd'));
   const memoryMax = board.memory.budgetMiB === null ? 'infinity' : `${board.memory.budgetMiB}M`;

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { restoreLauncherEnv } from '../../src/cli/launcher-env';
+import { NODE_FLAGS, PROCESS_ENV } from '../../src/cli/process-options';
 import { PACKAGE_ROOT } from '../../src/dataplane/paths';
 import { SYSTEM_LIBS } from '../../src/image/targets';
 import { isElf, readElf } from '../../src/image/elf';
@@ -128,15 +129,15 @@ describe('images: vecgate image build', function () {
   it('the launcher puts lib/ first for Node and passes the outer LD_LIBRARY_PATH on for the agent to restore', () => {
     const root = unpacked('x86-64-generic');
     const spy = path.join(testDir('launcher'), 'spy.sh');
-    fs.writeFileSync(spy, '#!/bin/sh\necho "$LD_LIBRARY_PATH|${VECGATE_OUTER_LD_LIBRARY_PATH-unset}|$2"\n', { mode: 0o755 });
+    fs.writeFileSync(spy, '#!/bin/sh\nshift\necho "$LD_LIBRARY_PATH|${VECGATE_OUTER_LD_LIBRARY_PATH-unset}|$MALLOC_ARENA_MAX|$*"\n', { mode: 0o755 });
     const run = (extra: Record<string, string>) => {
       const env: NodeJS.ProcessEnv = { ...process.env, VECGATE_NODE_WRAPPER: spy, ...extra };
       if (!('LD_LIBRARY_PATH' in extra)) delete env.LD_LIBRARY_PATH;
       return spawnSync(path.join(root, 'bin', 'vecgate'), ['version'], { encoding: 'utf8', env }).stdout;
     };
-    const main = path.join(root, 'app', 'dist', 'src', 'cli', 'main.js');
-    assert.equal(run({ LD_LIBRARY_PATH: '/outer' }), `${root}/lib:/outer|set:/outer|${main}\n`);
-    assert.equal(run({}), `${root}/lib||${main}\n`, 'unset: passed on as empty');
+    const main = `${NODE_FLAGS.join(' ')} ${path.join(root, 'app', 'dist', 'src', 'cli', 'main.js')} version`;
+    assert.equal(run({ LD_LIBRARY_PATH: '/outer' }), `${root}/lib:/outer|set:/outer|${PROCESS_ENV.MALLOC_ARENA_MAX}|${main}\n`);
+    assert.equal(run({ MALLOC_ARENA_MAX: '4' }), `${root}/lib||4|${main}\n`, 'unset: passed on as empty; the box\'s own setting wins');
     const env: NodeJS.ProcessEnv = { LD_LIBRARY_PATH: `${root}/lib:/outer`, VECGATE_OUTER_LD_LIBRARY_PATH: 'set:/outer' };
     restoreLauncherEnv(env);
     assert.deepEqual(env, { LD_LIBRARY_PATH: '/outer' });
