@@ -3,10 +3,10 @@
  * reached; then the agent follows the fleet over MQTT (or an embedded
  * broker when the board names none) until SIGINT or SIGTERM. */
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
 import { parseArgs } from 'node:util';
 
 import { Agent } from '../agent/agent';
+import { applyHeapPolicy } from '../agent/memory';
 import { createPorts } from '../board/apply';
 import { loadBoard } from '../board/load';
 import { AgentSettings, Board, dataplaneCreateOptions } from '../board/schema';
@@ -101,14 +101,6 @@ async function embeddedBroker(s: AgentSettings, port: number, log: Logger): Prom
   return broker;
 }
 
-/* A box has a memory budget: V8 grows its young generation up to 3 x 16 MB
- * while a large document is decoded and applied, and keeps it. Held at its
- * start size, the agent with 10,000 routes stays ~30 MB smaller, for a few
- * more (cheap) scavenges. */
-function holdYoungGeneration(): void {
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-}
-
 interface Consoles {
   close(): Promise<void>;
 }
@@ -154,7 +146,7 @@ async function startConsoles(agent: Agent, board: Board, opts: RunOptions, log: 
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  holdYoungGeneration();
+  applyHeapPolicy();
   const opts = parse(args);
   const root = createLogger({ level: opts.level });
   const log = componentLogger(root, 'run');

@@ -8,6 +8,7 @@ import mqtt, { IClientOptions, MqttClient } from 'mqtt';
 
 import { VecgateError } from '../errors';
 import { Logger } from '../log';
+import { socketBuilder } from './socket';
 
 /* PEM contents for mqtts:// (node's tls options). */
 export interface LinkTls {
@@ -163,7 +164,8 @@ export class MqttLink extends EventEmitter {
       ...(o.tls ? { ...o.tls, rejectUnauthorized: true } : {}),
       ...(o.will ? { will: { topic: o.will.topic, payload: o.will.payload, qos: 1 as const, retain: true } } : {}),
     };
-    const c = mqtt.connect(o.url, options);
+    const build = socketBuilder(o.url, o.tls);
+    const c = build ? new MqttClient(build, options) : mqtt.connect(o.url, options);
     this.client = c;
     c.on('connect', () => void this.onConnect(c));
     c.on('message', (topic, payload, packet) => {
