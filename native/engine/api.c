@@ -11,6 +11,7 @@
 #include "../interfaces/vxlan.h"
 #include "../ipsec/ipsec.h"
 #include "../ip4/ip4.h"
+#include "../ip4/reass.h"
 
 #ifndef VG_VARIANT
 #error "VG_VARIANT must name the build variant"
@@ -22,6 +23,7 @@ const char *vg_buffer_backing(vg_dp_t *dp) { return dp->buffer_backing; }
 
 typedef struct {
   uint64_t buffers, threads, stats_size, trace_max, hugetlb;
+  uint64_t reassembly_max, reassembly_timeout_ms;
   int cpus[VG_MAX_THREADS]; /* core of each thread, -1: not pinned */
 } options_t;
 
@@ -42,7 +44,7 @@ static int parse_cpus(const vg_kv_t *kv, options_t *o) {
 }
 
 static int parse_options(const char *s, options_t *o) {
-  *o = (options_t){16384, 1, 4u << 20, 1024, 1, {0}};
+  *o = (options_t){16384, 1, 4u << 20, 1024, 1, VG_REASS_DEFAULT_MAX, VG_REASS_DEFAULT_TIMEOUT_MS, {0}};
   for (int t = 0; t < VG_MAX_THREADS; t++) o->cpus[t] = -1;
   vg_kv_t kv;
   int rc = 0;
@@ -59,10 +61,12 @@ static int parse_options(const char *s, options_t *o) {
     else if (vg_kv_is(&kv, "stats-size")) dst = &o->stats_size, binary = 1, hi = 1ull << 32;
     else if (vg_kv_is(&kv, "trace-max")) dst = &o->trace_max, hi = 1u << 20;
     else if (vg_kv_is(&kv, "hugetlb")) dst = &o->hugetlb, hi = 1;
+    else if (vg_kv_is(&kv, "reassembly-max")) dst = &o->reassembly_max, lo = 1, hi = 65536;
+    else if (vg_kv_is(&kv, "reassembly-timeout")) dst = &o->reassembly_timeout_ms, lo = 1, hi = 60000;
     else
       return vg_error(VG_E_INVAL,
                       "dataplane options: unknown key '%.*s' (known: buffers threads cpus "
-                      "stats-size trace-max hugetlb)",
+                      "stats-size trace-max hugetlb reassembly-max reassembly-timeout)",
                       (int)kv.key_len, kv.key);
     if (vg_parse_u64(kv.val, kv.val_len, binary, dst) || *dst < lo || *dst > hi)
       return vg_error(VG_E_INVAL, "dataplane options: %.*s=%.*s is not a number in %llu..%llu",
@@ -94,6 +98,7 @@ vg_dp_t *vg_dp_create(const char *options) {
   if (vg_trace_init(dp, (uint32_t)o.trace_max) < 0) goto fail;
   if (interfaces_init(dp) < 0) goto fail;
   if (vg_ip4_init(dp) < 0) goto fail;
+  if (vg_ip4_reass_init(dp, (uint32_t)o.reassembly_max, (uint32_t)o.reassembly_timeout_ms) < 0) goto fail;
   return dp;
 fail:
   vg_dp_destroy(dp);
@@ -107,6 +112,7 @@ void vg_dp_destroy(vg_dp_t *dp) {
   vg_interfaces_free(dp);
   vg_vxlan_free(dp);
   vg_ipsec_free(dp);
+  if (dp->threads) vg_ip4_reass_free(dp); /* its buffers go to the threads' caches */
   if (dp->threads)
     for (uint32_t t = 0; t < dp->n_threads; t++)
       if (dp->threads[t].rt) vg_thread_free(dp, &dp->threads[t]);

@@ -138,6 +138,7 @@ struct vg_dp {
   uint32_t n_pg_streams;
   /* IPv4 forwarding state (ip4/ip4.h) */
   struct vg_ip4_main *ip4;
+  struct vg_ip4_reass_main *reass; /* ip4/reass.h: per-thread reassembly tables */
   uint64_t next_maintenance_ns;
   uint64_t created_ticks;     /* cycle counter at vg_dp_create: time zero of the trace */
   /* ethernet-input redirect table: ethertype -> tx interface */

@@ -3,7 +3,9 @@
  * the ping API (ip4/ping.c); UDP to a VXLAN tunnel's port goes to
  * vxlan-input; ESP (protocol 50, and UDP to the port of an inbound
  * UDP-encapsulated SA) to esp-decrypt; UDP to a port nothing listens on
- * gets ICMP port unreachable; other protocols get protocol unreachable. */
+ * gets ICMP port unreachable; other protocols get protocol unreachable.
+ * Fragments go to ip4-reassembly first, which sends their datagram back
+ * here whole. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +14,7 @@
 #include "../ip4/ping.h"
 #include "../ipsec/ipsec.h"
 
-enum { NEXT_DROP, NEXT_LOOKUP, NEXT_ICMP_ERROR, NEXT_VXLAN, NEXT_ESP };
+enum { NEXT_DROP, NEXT_LOOKUP, NEXT_ICMP_ERROR, NEXT_VXLAN, NEXT_ESP, NEXT_REASSEMBLY };
 
 #define IP4_LOCAL_ERRORS(_)                                        \
   _(ECHO_REPLIED, "echo requests answered")                       \
@@ -22,7 +24,6 @@ enum { NEXT_DROP, NEXT_LOOKUP, NEXT_ICMP_ERROR, NEXT_VXLAN, NEXT_ESP };
   _(ICMP_CHAINED, "ICMP message larger than one buffer (not answered)") \
   _(ICMP_CHECKSUM, "bad ICMP checksum")                           \
   _(ICMP_OTHER, "ICMP type not handled")                          \
-  _(FRAGMENT, "fragment for this box (no reassembly)")            \
   _(UDP_CLOSED, "UDP to a closed port")                           \
   _(TCP, "TCP to this box (no listener)")                         \
   _(PROTO, "protocol not handled")
@@ -85,7 +86,7 @@ static uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t
     local_trace_t *t = vg_trace_record(th, node, b, sizeof *t);
     *t = (local_trace_t){ip[9], b->current_length > hl ? ip[hl] : 0, vg_rd_be32(ip + 12)};
   }
-  if ((ip[6] & 0x3f) || ip[7]) return drop(node, b, ERR_FRAGMENT);
+  if ((ip[6] & 0x3f) || ip[7]) return NEXT_REASSEMBLY;
   vg_ip4_opaque_t *o = vg_ip4_opaque(b);
   switch (ip[9]) {
   case 1: return icmp(dp, th, node, b, ip, hl);
@@ -116,7 +117,7 @@ const vg_node_reg_t vg_node_ip4_local = {
     .name = "ip4-local",
     .fn = ip4_local_fn,
     .next_nodes = (const char *const[]){"error-drop", "ip4-lookup", "ip4-icmp-error", "vxlan-input",
-                                        "esp-decrypt", NULL},
+                                        "esp-decrypt", "ip4-reassembly", NULL},
     .errors = (const char *const[]){
 #define _(sym, str) str,
         IP4_LOCAL_ERRORS(_)
