@@ -127,14 +127,22 @@ describe('dataplane VXLAN tunnels', () => {
     });
 
     /* Full-size inner frames (1500-byte IPv4, 1550 bytes once encapsulated)
-     * with don't-fragment clear. The dataplane's underlay port keeps MTU
-     * 1500, so what it encapsulates leaves as two fragments that Linux
-     * reassembles before its VTEP sees them. The dataplane does not
-     * reassemble, so Linux's side of the underlay link gets MTU 1600 and
-     * its own 1550-byte packets arrive whole. Each ping crosses the tunnel
-     * once from the dataplane, as request or as reply. */
-    it('carries full-size frames both ways, fragmenting what it encapsulates for a 1500-byte underlay', async () => {
-      sh(`ip link set ${hostU} mtu 1600 && ip -n ${nsU} link set eth0 mtu 1600 && ip -n ${nsU} link set vx0 mtu 1500`);
+     * with don't-fragment clear, over an underlay of MTU 1500 on both sides.
+     * What the dataplane encapsulates leaves as two fragments that Linux
+     * reassembles before its VTEP sees them; what Linux's VTEP sends Linux
+     * fragments (its outer DF is clear by default), and the dataplane
+     * reassembles it (ip4-reassembly) before vxlan-input. Linux caps a
+     * vxlan device bound to a lower device at that device's MTU less 50,
+     * so vx0 is made again unbound to take MTU 1500; and after its first
+     * oversize packet to a host Linux lowers that host's path MTU to 1450
+     * and fragments the inner packets instead, so the route through vx0
+     * gets its MTU locked. Each ping crosses the tunnel once each way. */
+    it('carries full-size frames both ways, fragmenting and reassembling over a 1500-byte underlay', async () => {
+      sh(`ip -n ${nsU} link del vx0`);
+      sh(`ip -n ${nsU} link add vx0 type vxlan id 42 local 10.77.0.2 remote 10.77.0.1 dstport 4789`);
+      sh(`ip -n ${nsU} addr add 192.168.77.2/24 dev vx0 && ip -n ${nsU} link set vx0 mtu 1500 && ip -n ${nsU} link set vx0 up`);
+      sh(`ip -n ${nsU} route replace 192.168.77.0/24 dev vx0 src 192.168.77.2 mtu lock 1500`);
+      sh(`ip -n ${nsB} neigh flush all`); /* the new vx0 has a new MAC */
       const d = dp!;
       const underlay = d.afPacketCreate('underlay', hostU);
       d.interfaceAddIp4(underlay, '10.77.0.1/24');
@@ -149,9 +157,14 @@ describe('dataplane VXLAN tunnels', () => {
       assert.ok(await pingsWithin(nsB, '192.168.77.2', 10_000), 'small frames first (learning, ARP)');
       assert.ok(await pingsWithin(nsB, '192.168.77.2', 10_000, full), 'B reaches the host behind the Linux VTEP with 1500-byte packets');
       assert.ok(await pingsWithin(nsU, '192.168.77.1', 10_000, full), 'the host behind the Linux VTEP reaches B with 1500-byte packets');
-      const count = (reason: string) => d.errors().find((e) => e.node === 'ip4-frag' && e.reason === reason)?.count ?? 0;
-      assert.ok(count('packets fragmented') >= 2, JSON.stringify(d.errors()));
-      assert.equal(count('fragments made'), 2 * count('packets fragmented'));
+      const count = (node: string, reason: string) => d.errors().find((e) => e.node === node && e.reason === reason)?.count ?? 0;
+      assert.ok(count('ip4-frag', 'packets fragmented') >= 2, JSON.stringify(d.errors()));
+      assert.equal(count('ip4-frag', 'fragments made'), 2 * count('ip4-frag', 'packets fragmented'));
+      /* Linux's halves came in as fragments and left ip4-reassembly whole. */
+      assert.ok(count('ip4-reassembly', 'datagrams reassembled') >= 2, JSON.stringify(d.errors()));
+      const reasmDrops = d.errors().filter((e) => e.node === 'ip4-reassembly' && e.reason !== 'datagrams reassembled' && e.count > 0);
+      assert.deepEqual(reasmDrops, [], JSON.stringify(reasmDrops));
+      assert.equal(Number(sh(`ip netns exec ${nsU} cat /sys/class/net/eth0/mtu`)), 1500);
       const reasm = sh(`ip netns exec ${nsU} cat /proc/net/snmp`).split('\n').filter((l) => l.startsWith('Ip:'));
       const [names, values] = reasm.map((l) => l.split(/\s+/));
       assert.ok(Number(values[names.indexOf('ReasmOKs')]) >= 2, reasm.join('\n'));
