@@ -293,7 +293,11 @@ export class Binding {
   readonly raw: Raw;
 
   private constructor(readonly libraryPath: string) {
-    const lib = koffi.load(libraryPath);
+    /* Deep binding: the library's OpenSSL calls go to the libcrypto it was
+     * linked with, not to the copy the node binary exports (an older 3.0.x
+     * that would otherwise win through the global scope: two OpenSSLs
+     * mixing their objects in one process). */
+    const lib = koffi.load(libraryPath, { deep: true });
     const raw: Partial<Raw> = {};
     for (const [name, proto] of Object.entries(PROTOTYPES)) raw[name as keyof Raw] = lib.func(proto);
     this.raw = raw as Raw;

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 
 import { DataplaneError, VecgateError } from '../../src/errors';
 import { Dataplane } from '../../src/dataplane/dataplane';
+import { API_VERSION } from '../../src/dataplane/binding';
 import { bestVariantFromCpuinfo, dropStream, withoutVariantPin } from '../helpers';
 
 describe('dataplane/dataplane (real library)', () => {
@@ -17,7 +18,7 @@ describe('dataplane/dataplane (real library)', () => {
   it('opens the best variant and says so', () => {
     assert.equal(dp.variantInfo.variant, bestVariantFromCpuinfo());
     assert.equal(dp.libraryVariant, bestVariantFromCpuinfo(), 'the loaded library was built for the chosen variant');
-    assert.equal(dp.apiVersion, 2);
+    assert.equal(dp.apiVersion, API_VERSION);
     assert.ok(['hugetlb', 'thp', '4k'].includes(dp.bufferBacking()));
     assert.equal(dp.isRunning(), false);
   });
