@@ -1,12 +1,13 @@
 /* What esp-encrypt and esp-decrypt share: the replay window and ESN
  * inference (RFC 4303 3.4.3 and appendix A), random IVs, and the crypto
- * steps over one packet with the SA's per-thread EVP contexts. */
+ * engine (crypto.h) that takes their vectors. */
 #ifndef VG_ESP_H
 #define VG_ESP_H
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "crypto.h"
 #include "ipsec.h"
 
 #define VG_ESP_REPLAY_BITS (64 * VG_ESP_REPLAY_WORDS)
@@ -104,48 +105,6 @@ static inline const uint8_t *vg_esp_random_iv(vg_esp_rng_t *r) {
 
 static inline void vg_esp_wr32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-/* GCM over data[0..len) in place, the nonce salt || iv, the AAD SPI and
- * sequence number (with ESN its high half between, RFC 4106 5). enc: the
- * tag is written to tag; else checked against it. Returns 1 when good. */
-static inline int vg_esp_gcm(EVP_CIPHER_CTX *c, const vg_ipsec_sa_t *sa, const uint8_t *esp,
-                             uint64_t seq, const uint8_t *iv, uint8_t *data, uint32_t len,
-                             uint8_t *tag, int enc) {
-  uint8_t nonce[12], aad[12];
-  int n;
-  memcpy(nonce, &sa->salt, 4);
-  memcpy(nonce + 4, iv, 8);
-  memcpy(aad, esp, 4);
-  uint32_t aad_len = 8;
-  if (sa->esn) vg_esp_wr32(aad + 4, (uint32_t)(seq >> 32)), memcpy(aad + 8, esp + 4, 4), aad_len = 12;
-  else memcpy(aad + 4, esp + 4, 4);
-  if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, -1) ||
-      !EVP_CipherUpdate(c, NULL, &n, aad, (int)aad_len))
-    return 0;
-  if (!enc && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, 16, tag)) return 0;
-  if (!EVP_CipherUpdate(c, data, &n, data, (int)len) || !EVP_CipherFinal_ex(c, data + n, &n)) return 0;
-  return !enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, tag);
-}
-
-/* The HMAC of esp[0..len), then with ESN the high half of the sequence
- * number (RFC 4303 2.2.1: in the ICV, not on the wire), from the SA's
- * keyed inner and outer digest states. */
-static inline int vg_esp_hmac(vg_esp_crypto_t *x, const vg_ipsec_sa_t *sa, const uint8_t *esp, uint32_t len,
-                              uint64_t seq, uint8_t out[64]) {
-  unsigned n;
-  uint8_t hi[4];
-  vg_esp_wr32(hi, (uint32_t)(seq >> 32));
-  return EVP_MD_CTX_copy_ex(x->work, x->inner) && EVP_DigestUpdate(x->work, esp, len) &&
-         (!sa->esn || EVP_DigestUpdate(x->work, hi, 4)) && EVP_DigestFinal_ex(x->work, out, &n) &&
-         EVP_MD_CTX_copy_ex(x->work, x->outer) && EVP_DigestUpdate(x->work, out, n) &&
-         EVP_DigestFinal_ex(x->work, out, &n);
-}
-
-/* CBC over data[0..len) in place (whole blocks, no padding by OpenSSL). */
-static inline int vg_esp_cbc(EVP_CIPHER_CTX *c, const uint8_t *iv, uint8_t *data, uint32_t len) {
-  int n;
-  return EVP_CipherInit_ex(c, NULL, NULL, NULL, iv, -1) && EVP_CipherUpdate(c, data, &n, data, (int)len);
 }
 
 #endif

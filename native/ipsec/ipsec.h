@@ -1,13 +1,11 @@
 /* IPsec ESP (RFC 4303): the SA table the esp nodes read, ipsec tunnel
  * interfaces and security policy databases. Written only under the
  * barrier (except an SA's sequence number and replay window, which the
- * nodes keep). Crypto is OpenSSL EVP: each SA holds, per dataplane thread,
- * a cipher context and (CBC) an HMAC context keyed when the SA is added,
- * so a packet only sets its IV. */
+ * nodes keep). Crypto goes through an engine (crypto.h: OpenSSL, or
+ * intel-ipsec-mb on x86-64) that keys each SA when it is added, so a
+ * packet only sets its IV. */
 #ifndef VG_IPSEC_H
 #define VG_IPSEC_H
-
-#include <openssl/evp.h>
 
 #include "../engine/vg.h"
 
@@ -15,14 +13,7 @@
 #define VG_ESP_MAX_ICV 32
 #define VG_ESP_REPLAY_WORDS (VG_IPSEC_REPLAY_WINDOW_MAX / 64)
 
-/* Per-thread crypto state of one SA: contexts are not shared by threads.
- * HMAC (CBC SAs) is done from digest states that have absorbed key ^ ipad
- * and key ^ opad, copied per packet: measured faster than re-initialising
- * a keyed EVP_MAC_CTX (450 against 630 ns for HMAC-SHA-256 over 80 bytes). */
-typedef struct {
-  EVP_CIPHER_CTX *cipher;
-  EVP_MD_CTX *inner, *outer, *work; /* NULL for GCM */
-} vg_esp_crypto_t;
+struct vg_esp_engine;
 
 typedef struct {
   uint32_t index;           /* slot: counters and buffer opaque name it */
@@ -38,7 +29,7 @@ typedef struct {
   uint32_t salt;            /* GCM: the 4 bytes after the key (as bytes, not swapped) */
   uint32_t sw_if_index;     /* the tunnel it protects, or VG_NONE */
   uint32_t n_spd_users;     /* SPD entries naming it */
-  vg_esp_crypto_t *crypto;  /* [n_threads] */
+  void *crypto;             /* the engine's keys for this SA */
   /* Outbound: the sequence number last sent; nodes advance it with CAS. */
   _Alignas(64) _Atomic uint64_t seq;
   /* Inbound: highest accepted sequence number and the window bitmap (bit
@@ -103,6 +94,8 @@ typedef struct vg_ipsec_main {
   VG_IPSEC_SA_COUNTERS(_)
 #undef _
   uint32_t encrypt_node;
+  const struct vg_esp_engine *engine;   /* keys every SA; chosen before the first */
+  void *engine_data;                    /* the engine's per-thread state */
   vg_esp_rng_t *rng;                    /* [n_threads] */
   /* SPDs and the interface bindings (sw_if_index -> spd index + 1). */
   vg_ipsec_spd_t **spds;

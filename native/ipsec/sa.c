@@ -1,12 +1,14 @@
 /* IPsec security associations: the API (add, delete, dump), their crypto
- * contexts (keyed once here, per dataplane thread) and counters, and the
- * inbound lookup table esp-decrypt reads. */
+ * keys (set once here by the crypto engine) and counters, and the inbound
+ * lookup table esp-decrypt reads. */
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../ip4/ip4.h"
+#include "crypto.h"
 #include "ipsec.h"
 
 #define IP4_FMT "%u.%u.%u.%u"
@@ -14,30 +16,29 @@
 
 typedef struct {
   const char *name;   /* as vg_last_error says it */
-  const char *cipher; /* OpenSSL's name */
   uint32_t key_len;   /* with the salt for GCM */
   uint8_t is_gcm;
 } crypto_alg_t;
 
 static const crypto_alg_t crypto_algs[] = {
-    [VG_IPSEC_CRYPTO_AES_128_CBC] = {"AES-128-CBC", "AES-128-CBC", 16, 0},
-    [VG_IPSEC_CRYPTO_AES_192_CBC] = {"AES-192-CBC", "AES-192-CBC", 24, 0},
-    [VG_IPSEC_CRYPTO_AES_256_CBC] = {"AES-256-CBC", "AES-256-CBC", 32, 0},
-    [VG_IPSEC_CRYPTO_AES_128_GCM] = {"AES-128-GCM", "AES-128-GCM", 20, 1},
-    [VG_IPSEC_CRYPTO_AES_256_GCM] = {"AES-256-GCM", "AES-256-GCM", 36, 1},
+    [VG_IPSEC_CRYPTO_AES_128_CBC] = {"AES-128-CBC", 16, 0},
+    [VG_IPSEC_CRYPTO_AES_192_CBC] = {"AES-192-CBC", 24, 0},
+    [VG_IPSEC_CRYPTO_AES_256_CBC] = {"AES-256-CBC", 32, 0},
+    [VG_IPSEC_CRYPTO_AES_128_GCM] = {"AES-128-GCM", 20, 1},
+    [VG_IPSEC_CRYPTO_AES_256_GCM] = {"AES-256-GCM", 36, 1},
 };
 
 typedef struct {
-  const char *name, *digest;
+  const char *name;
   uint32_t key_len, icv_len;
 } integ_alg_t;
 
 static const integ_alg_t integ_algs[] = {
-    [VG_IPSEC_INTEG_NONE] = {"none", NULL, 0, 0},
-    [VG_IPSEC_INTEG_HMAC_SHA1_96] = {"HMAC-SHA1-96", "SHA1", 20, 12},
-    [VG_IPSEC_INTEG_HMAC_SHA_256_128] = {"HMAC-SHA-256-128", "SHA2-256", 32, 16},
-    [VG_IPSEC_INTEG_HMAC_SHA_384_192] = {"HMAC-SHA-384-192", "SHA2-384", 48, 24},
-    [VG_IPSEC_INTEG_HMAC_SHA_512_256] = {"HMAC-SHA-512-256", "SHA2-512", 64, 32},
+    [VG_IPSEC_INTEG_NONE] = {"none", 0, 0},
+    [VG_IPSEC_INTEG_HMAC_SHA1_96] = {"HMAC-SHA1-96", 20, 12},
+    [VG_IPSEC_INTEG_HMAC_SHA_256_128] = {"HMAC-SHA-256-128", 32, 16},
+    [VG_IPSEC_INTEG_HMAC_SHA_384_192] = {"HMAC-SHA-384-192", 48, 24},
+    [VG_IPSEC_INTEG_HMAC_SHA_512_256] = {"HMAC-SHA-512-256", 64, 32},
 };
 
 static int is_unicast(uint32_t a) { return a && (a >> 28) < 14 && (a >> 24) != 127; }
@@ -96,67 +97,11 @@ static int check_config(uint32_t id, const vg_ipsec_sa_config_t *c) {
   return 0;
 }
 
-static void crypto_free(vg_main_t *dp, vg_ipsec_sa_t *sa) {
-  for (uint32_t t = 0; sa->crypto && t < dp->n_threads; t++) {
-    EVP_CIPHER_CTX_free(sa->crypto[t].cipher);
-    EVP_MD_CTX_free(sa->crypto[t].inner);
-    EVP_MD_CTX_free(sa->crypto[t].outer);
-    EVP_MD_CTX_free(sa->crypto[t].work);
-  }
-  free(sa->crypto);
-  sa->crypto = NULL;
-}
-
 static void sa_free(vg_main_t *dp, vg_ipsec_sa_t *sa) {
   if (!sa) return;
-  crypto_free(dp, sa);
+  if (sa->crypto) dp->ipsec->engine->sa_free(dp, sa);
   OPENSSL_cleanse(&sa->config, sizeof sa->config);
   free(sa);
-}
-
-/* HMAC's two keyed digest states (RFC 2104): the key, no longer than a
- * block for every algorithm here, padded and xored with ipad or opad. */
-static int hmac_init(vg_esp_crypto_t *x, const EVP_MD *md, const uint8_t *key, uint32_t key_len) {
-  uint8_t ipad[128], opad[128];
-  int block = EVP_MD_get_block_size(md);
-  if (block <= 0 || block > 128 || key_len > (uint32_t)block) return 0;
-  for (int i = 0; i < block; i++) {
-    uint8_t k = (uint32_t)i < key_len ? key[i] : 0;
-    ipad[i] = k ^ 0x36, opad[i] = k ^ 0x5c;
-  }
-  int ok = (x->inner = EVP_MD_CTX_new()) && (x->outer = EVP_MD_CTX_new()) && (x->work = EVP_MD_CTX_new()) &&
-           EVP_DigestInit_ex2(x->inner, md, NULL) && EVP_DigestUpdate(x->inner, ipad, (size_t)block) &&
-           EVP_DigestInit_ex2(x->outer, md, NULL) && EVP_DigestUpdate(x->outer, opad, (size_t)block);
-  OPENSSL_cleanse(ipad, sizeof ipad);
-  OPENSSL_cleanse(opad, sizeof opad);
-  return ok;
-}
-
-/* One keyed cipher context (and HMAC states) per thread: keys set here, once. */
-static int crypto_init(vg_main_t *dp, vg_ipsec_sa_t *sa) {
-  const vg_ipsec_sa_config_t *c = &sa->config;
-  const crypto_alg_t *ca = &crypto_algs[c->crypto_alg];
-  const integ_alg_t *ia = &integ_algs[c->integ_alg];
-  int rc = 0;
-  EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, ca->cipher, NULL);
-  EVP_MD *md = ia->digest ? EVP_MD_fetch(NULL, ia->digest, NULL) : NULL;
-  sa->crypto = calloc(dp->n_threads, sizeof *sa->crypto);
-  if (!sa->crypto) rc = vg_error(VG_E_NOMEM, "ipsec sa %u: crypto contexts", sa->sa_id);
-  else if (!cipher || (ia->digest && !md))
-    rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: libcrypto has no %s", sa->sa_id, !cipher ? ca->cipher : ia->digest);
-  int enc = !sa->inbound; /* a GCM key's salt is past the cipher's key length: not read */
-  for (uint32_t t = 0; rc == 0 && t < dp->n_threads; t++) {
-    vg_esp_crypto_t *x = &sa->crypto[t];
-    x->cipher = EVP_CIPHER_CTX_new();
-    if (!x->cipher || !EVP_CipherInit_ex2(x->cipher, cipher, c->crypto_key, NULL, enc, NULL) ||
-        (!ca->is_gcm && !EVP_CIPHER_CTX_set_padding(x->cipher, 0)))
-      rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: cannot key %s", sa->sa_id, ca->cipher);
-    else if (md && !hmac_init(x, md, c->integ_key, c->integ_key_len))
-      rc = vg_error(VG_E_UNSUPPORTED, "ipsec sa %u: cannot key HMAC-%s", sa->sa_id, ia->digest);
-  }
-  EVP_CIPHER_free(cipher);
-  EVP_MD_free(md);
-  return rc;
 }
 
 static vg_ipsec_sa_t *sa_new(vg_main_t *dp, uint32_t id, const vg_ipsec_sa_config_t *c) {
@@ -184,7 +129,7 @@ static vg_ipsec_sa_t *sa_new(vg_main_t *dp, uint32_t id, const vg_ipsec_sa_confi
   atomic_flag_clear(&sa->lock);
   if (sa->inbound) sa->top = c->initial_seq;
   else atomic_init(&sa->seq, c->initial_seq);
-  if (crypto_init(dp, sa) < 0) {
+  if (dp->ipsec->engine->sa_init(dp, sa) < 0) {
     sa_free(dp, sa);
     return NULL;
   }
@@ -239,6 +184,13 @@ vg_ipsec_main_t *vg_ipsec_main(vg_main_t *dp) {
   }
   im->encrypt_node = (uint32_t)vg_node_index(dp, "esp-encrypt");
   if (stats_init(dp, im) < 0) goto fail;
+  /* An engine that cannot run here (intel-ipsec-mb on a CPU without what
+   * it needs) leaves OpenSSL, which runs everywhere. */
+  im->engine = vg_esp_engine_default();
+  if (im->engine->init(dp, im) < 0) {
+    im->engine = &vg_esp_engine_openssl;
+    if (im->engine->init(dp, im) < 0) goto fail;
+  }
   vg_barrier_sync(dp);
   dp->ipsec = im;
   vg_barrier_release(dp);
@@ -411,6 +363,7 @@ void vg_ipsec_free(vg_main_t *dp) {
   if (!im) return;
   vg_ipsec_spd_free(dp);
   for (uint32_t i = 0; i < VG_IPSEC_MAX_SAS; i++) sa_free(dp, im->sas[i]);
+  im->engine->free(dp, im);
   free(im->rng);
   free(im->order);
   free(im->spd_of_if);

@@ -86,27 +86,16 @@ static inline uint32_t esp_offset(const uint8_t *ip, uint32_t hl, uint32_t total
   return ERR_DECRYPTED;
 }
 
-static inline uint32_t check_icv_and_decrypt(vg_esp_crypto_t *x, const vg_ipsec_sa_t *sa, uint8_t *esp,
-                                             uint64_t seq, uint8_t *ct, uint32_t ct_len) {
-  uint8_t *icv = ct + ct_len;
-  if (sa->is_gcm) {
-    /* Decryption and tag check are one pass; a bad tag leaves garbage that
-     * is dropped anyway. */
-    return vg_esp_gcm(x->cipher, sa, esp, seq, esp + VG_ESP_HDR, ct, ct_len, icv, 0) ? ERR_DECRYPTED
-                                                                                   : ERR_INTEGRITY;
-  }
-  uint8_t mac[64];
-  if (!vg_esp_hmac(x, sa, esp, (uint32_t)(icv - esp), seq, mac)) return ERR_CRYPTO;
-  if (CRYPTO_memcmp(mac, icv, sa->icv_len) != 0) return ERR_INTEGRITY;
-  return vg_esp_cbc(x->cipher, esp + VG_ESP_HDR, ct, ct_len) ? ERR_DECRYPTED : ERR_CRYPTO;
-}
-
 static inline uint32_t counted(vg_main_t *dp, vg_thread_t *th, uint64_t *c, uint32_t slot, uint32_t err) {
   vg_esp_count(dp, th, c, slot, 1);
   return err;
 }
 
-static inline uint32_t decrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, decrypt_trace_t *tr) {
+/* Everything before the crypto: lengths, the SA, the replay window (before
+ * the ICV, so replays cost no crypto). ERR_DECRYPTED: op is ready for the
+ * engine. */
+static inline uint32_t prepare(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, decrypt_trace_t *tr,
+                               vg_esp_op_t *op) {
   vg_ipsec_main_t *im = dp->ipsec;
   uint8_t *ip = vg_buffer_current(b);
   uint32_t hl = (uint32_t)(ip[0] & 0x0f) * 4, total = (uint32_t)(ip[2] << 8 | ip[3]), off;
@@ -138,14 +127,25 @@ static inline uint32_t decrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, d
   tr->seq = seq;
   if (VG_UNLIKELY(r != VG_ESP_SEQ_OK))
     return counted(dp, th, im->c_replay_drops, slot, r == VG_ESP_SEQ_REPLAYED ? ERR_REPLAYED : ERR_TOO_OLD);
-  uint8_t *ct = esp + VG_ESP_HDR + sa->iv_len;
-  err = check_icv_and_decrypt(&sa->crypto[th->index], sa, esp, seq, ct, ct_len);
-  if (VG_UNLIKELY(err != ERR_DECRYPTED))
-    return counted(dp, th, err == ERR_INTEGRITY ? im->c_integ_fails : im->c_decrypt_errors, slot, err);
+  op->sa = sa, op->esp = esp, op->data = esp + VG_ESP_HDR + sa->iv_len, op->len = ct_len, op->seq = seq;
+  return ERR_DECRYPTED;
+}
+
+/* After the engine checked the ICV (constant time) and decrypted. */
+static inline uint32_t finish(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, decrypt_trace_t *tr,
+                              const vg_esp_op_t *op) {
+  vg_ipsec_main_t *im = dp->ipsec;
+  vg_ipsec_sa_t *sa = op->sa;
+  uint32_t slot = sa->index, ct_len = op->len;
+  uint64_t seq = op->seq;
+  uint8_t *ip = vg_buffer_current(b), *ct = op->data;
+  uint32_t hl = (uint32_t)(ip[0] & 0x0f) * 4;
+  if (VG_UNLIKELY(op->status == VG_ESP_OP_BAD_ICV)) return counted(dp, th, im->c_integ_fails, slot, ERR_INTEGRITY);
+  if (VG_UNLIKELY(op->status != VG_ESP_OP_OK)) return counted(dp, th, im->c_decrypt_errors, slot, ERR_CRYPTO);
   /* Authentic: the window moves (checked again: another thread may have
-   * taken this number meanwhile). */
+   * taken this number meanwhile, or an earlier packet of this vector). */
   vg_esp_lock(dp, sa);
-  r = vg_esp_replay_check(sa, seq);
+  int r = vg_esp_replay_check(sa, seq);
   if (VG_LIKELY(r == VG_ESP_SEQ_OK)) vg_esp_replay_update(sa, seq);
   vg_esp_unlock(dp, sa);
   if (VG_UNLIKELY(r != VG_ESP_SEQ_OK))
@@ -187,21 +187,41 @@ static inline uint32_t decrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, d
   return ERR_DECRYPTED;
 }
 
-static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
-  decrypt_trace_t tr = {0};
-  uint32_t err = decrypt(dp, th, b, &tr);
-  tr.error = (uint8_t)err;
-  if (VG_UNLIKELY(vg_traced(b))) *(decrypt_trace_t *)vg_trace_record(th, node, b, sizeof tr) = tr;
-  if (VG_LIKELY(err == ERR_DECRYPTED)) {
-    vg_node_count_error(th, node, ERR_DECRYPTED, 1);
-    return NEXT_IP4_INPUT;
-  }
-  b->error = vg_node_error(node, err);
-  return NEXT_DROP;
-}
-
+/* Three passes over the vector: prepare every packet, hand the engine all
+ * of them at once (a multi-buffer engine fills its lanes), finish. */
 static uint32_t esp_decrypt_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  return vg_node_each(dp, th, node, f, one, 1);
+  uint32_t n = f->n, n_ops = 0, n_ok = 0;
+  uint16_t next[VG_FRAME_SIZE], op_of[VG_FRAME_SIZE];
+  uint8_t err[VG_FRAME_SIZE];
+  decrypt_trace_t tr[VG_FRAME_SIZE];
+  vg_esp_op_t ops[VG_FRAME_SIZE];
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + 4 < n) {
+      vg_buffer_t *ahead = vg_buffer(dp, f->bi[i + 4]);
+      VG_PREFETCH_W(ahead);
+      VG_PREFETCH_W(vg_buffer_current(ahead));
+    }
+    memset(&tr[i], 0, sizeof tr[i]);
+    err[i] = (uint8_t)prepare(dp, th, vg_buffer(dp, f->bi[i]), &tr[i], &ops[n_ops]);
+    if (err[i] == ERR_DECRYPTED) op_of[i] = (uint16_t)n_ops++;
+  }
+  vg_esp_decrypt_ops(dp, th, ops, n_ops);
+  for (uint32_t i = 0; i < n; i++) {
+    vg_buffer_t *b = vg_buffer(dp, f->bi[i]);
+    if (err[i] == ERR_DECRYPTED) err[i] = (uint8_t)finish(dp, th, b, &tr[i], &ops[op_of[i]]);
+    tr[i].error = err[i];
+    if (VG_UNLIKELY(vg_traced(b))) *(decrypt_trace_t *)vg_trace_record(th, node, b, sizeof tr[i]) = tr[i];
+    if (VG_LIKELY(err[i] == ERR_DECRYPTED)) {
+      n_ok++;
+      next[i] = NEXT_IP4_INPUT;
+    } else {
+      b->error = vg_node_error(node, err[i]);
+      next[i] = NEXT_DROP;
+    }
+  }
+  if (n_ok) vg_node_count_error(th, node, ERR_DECRYPTED, n_ok);
+  vg_enqueue_to_next(th, node, f->bi, next, n);
+  return n;
 }
 
 const vg_node_reg_t vg_node_esp_decrypt = {

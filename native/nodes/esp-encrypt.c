@@ -77,7 +77,17 @@ static inline void outer_header(uint8_t *o, const vg_ipsec_sa_t *sa, const uint8
   vg_wr_be32(o + 16, sa->config.tunnel_dst);
 }
 
-static inline uint32_t encrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, encrypt_trace_t *tr) {
+/* What a packet's headers became before its crypto, for after it. */
+typedef struct {
+  uint32_t prepend, new_total, plen;
+} pending_t;
+
+/* Everything before the crypto: the checks, the sequence number, the
+ * trailer and the headers around the ESP (they are outside what is
+ * encrypted, and the inner header's TOS and DF are read before it is
+ * ciphertext). ERR_ENCRYPTED: op is ready for the engine. */
+static inline uint32_t prepare(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, encrypt_trace_t *tr,
+                               vg_esp_op_t *op, pending_t *p) {
   vg_ipsec_main_t *im = dp->ipsec;
   uint32_t slot = *vg_esp_sa_slot(b);
   vg_ipsec_sa_t *sa = im && slot < VG_IPSEC_MAX_SAS ? im->sas[slot] : NULL;
@@ -118,22 +128,14 @@ static inline uint32_t encrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, e
   uint8_t *esp = start + outer_hl + (sa->udp ? 8 : 0), *iv = esp + VG_ESP_HDR;
   vg_esp_wr32(esp, sa->config.spi);
   vg_esp_wr32(esp + 4, (uint32_t)seq);
-  vg_esp_crypto_t *x = &sa->crypto[th->index];
-  int ok;
   if (sa->is_gcm) {
     vg_wr_be32(iv, (uint32_t)(seq >> 32));
     vg_wr_be32(iv + 4, (uint32_t)seq);
-    ok = vg_esp_gcm(x->cipher, sa, esp, seq, iv, payload, padded, payload + padded, 1);
   } else {
     const uint8_t *rnd = vg_esp_random_iv(&im->rng[th->index]);
-    uint8_t mac[64];
-    ok = rnd != NULL;
-    if (ok) memcpy(iv, rnd, 16);
-    ok = ok && vg_esp_cbc(x->cipher, iv, payload, padded) &&
-         vg_esp_hmac(x, sa, esp, VG_ESP_HDR + 16 + padded, seq, mac);
-    if (ok) memcpy(payload + padded, mac, sa->icv_len);
+    if (VG_UNLIKELY(!rnd)) return ERR_CRYPTO;
+    memcpy(iv, rnd, 16);
   }
-  if (VG_UNLIKELY(!ok)) return ERR_CRYPTO;
   /* The IPv4 header in front: new for tunnel mode, the moved one otherwise. */
   if (sa->tunnel) {
     outer_header(start, sa, ip, new_total, im->rng[th->index].ip_id++);
@@ -150,34 +152,67 @@ static inline uint32_t encrypt(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, e
     vg_put_be16(udp + 4, (uint16_t)(new_total - outer_hl));
     udp[6] = udp[7] = 0; /* RFC 3948 2.1: zero checksum */
   }
-  vg_buffer_advance(b, -(int)prepend);
-  b->current_length = (uint16_t)new_total;
+  op->sa = sa, op->esp = esp, op->data = payload, op->len = padded, op->seq = seq;
+  p->prepend = prepend, p->new_total = new_total, p->plen = plen;
+  return ERR_ENCRYPTED;
+}
+
+/* After the crypto: the buffer starts at the outer header. */
+static inline uint32_t finish(vg_main_t *dp, vg_thread_t *th, vg_buffer_t *b, encrypt_trace_t *tr,
+                              const vg_esp_op_t *op, const pending_t *p) {
+  vg_ipsec_main_t *im = dp->ipsec;
+  const vg_ipsec_sa_t *sa = op->sa;
+  if (VG_UNLIKELY(op->status != VG_ESP_OP_OK)) return ERR_CRYPTO;
+  vg_buffer_advance(b, -(int)p->prepend);
+  uint8_t *start = vg_buffer_current(b);
+  b->current_length = (uint16_t)p->new_total;
   b->flags = (b->flags & ~(VG_BUF_VLAN_1 | VG_BUF_VLAN_2 | VG_BUF_ESP_DECRYPTED)) | VG_BUF_ESP_ENCRYPTED;
   b->sw_if_index[VG_TX] = VG_NONE;
   b->l3_hdr_offset = b->current_data;
   vg_ip4_opaque_t *o = vg_ip4_opaque(b);
   o->fib_index = sa->fib_index;
-  vg_esp_count(dp, th, im->c_packets, slot, 1);
-  vg_esp_count(dp, th, im->c_bytes, slot, plen);
-  tr->src = vg_rd_be32(start + 12), tr->dst = vg_rd_be32(start + 16), tr->length = new_total;
+  vg_esp_count(dp, th, im->c_packets, sa->index, 1);
+  vg_esp_count(dp, th, im->c_bytes, sa->index, p->plen);
+  tr->src = vg_rd_be32(start + 12), tr->dst = vg_rd_be32(start + 16), tr->length = p->new_total;
   return ERR_ENCRYPTED;
 }
 
-static inline uint16_t one(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_buffer_t *b) {
-  encrypt_trace_t tr = {0};
-  uint32_t err = encrypt(dp, th, b, &tr);
-  tr.error = (uint8_t)err;
-  if (VG_UNLIKELY(vg_traced(b))) *(encrypt_trace_t *)vg_trace_record(th, node, b, sizeof tr) = tr;
-  if (VG_LIKELY(err == ERR_ENCRYPTED)) {
-    vg_node_count_error(th, node, ERR_ENCRYPTED, 1);
-    return NEXT_LOOKUP;
-  }
-  b->error = vg_node_error(node, err);
-  return NEXT_DROP;
-}
-
+/* Three passes over the vector: prepare every packet, hand the engine all
+ * of them at once (a multi-buffer engine fills its lanes), finish. */
 static uint32_t esp_encrypt_fn(vg_main_t *dp, vg_thread_t *th, vg_node_t *node, vg_frame_t *f) {
-  return vg_node_each(dp, th, node, f, one, 1);
+  uint32_t n = f->n, n_ops = 0, n_ok = 0;
+  uint16_t next[VG_FRAME_SIZE], op_of[VG_FRAME_SIZE];
+  uint8_t err[VG_FRAME_SIZE];
+  encrypt_trace_t tr[VG_FRAME_SIZE];
+  vg_esp_op_t ops[VG_FRAME_SIZE];
+  pending_t pend[VG_FRAME_SIZE];
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + 4 < n) {
+      vg_buffer_t *ahead = vg_buffer(dp, f->bi[i + 4]);
+      VG_PREFETCH_W(ahead);
+      VG_PREFETCH_W(vg_buffer_current(ahead));
+    }
+    memset(&tr[i], 0, sizeof tr[i]);
+    err[i] = (uint8_t)prepare(dp, th, vg_buffer(dp, f->bi[i]), &tr[i], &ops[n_ops], &pend[n_ops]);
+    if (err[i] == ERR_ENCRYPTED) op_of[i] = (uint16_t)n_ops++;
+  }
+  vg_esp_encrypt_ops(dp, th, ops, n_ops);
+  for (uint32_t i = 0; i < n; i++) {
+    vg_buffer_t *b = vg_buffer(dp, f->bi[i]);
+    if (err[i] == ERR_ENCRYPTED) err[i] = (uint8_t)finish(dp, th, b, &tr[i], &ops[op_of[i]], &pend[op_of[i]]);
+    tr[i].error = err[i];
+    if (VG_UNLIKELY(vg_traced(b))) *(encrypt_trace_t *)vg_trace_record(th, node, b, sizeof tr[i]) = tr[i];
+    if (VG_LIKELY(err[i] == ERR_ENCRYPTED)) {
+      n_ok++;
+      next[i] = NEXT_LOOKUP;
+    } else {
+      b->error = vg_node_error(node, err[i]);
+      next[i] = NEXT_DROP;
+    }
+  }
+  if (n_ok) vg_node_count_error(th, node, ERR_ENCRYPTED, n_ok);
+  vg_enqueue_to_next(th, node, f->bi, next, n);
+  return n;
 }
 
 const vg_node_reg_t vg_node_esp_encrypt = {
