@@ -2,7 +2,8 @@
  *
  *   bin/vecgate                     the launcher (images/launcher.sh)
  *   node/bin/node, node/LICENSE     the target's Node runtime
- *   lib/                            shared libraries the dataplane needs beyond glibc (libcrypto.so.3)
+ *   lib/                            shared libraries the dataplane needs beyond glibc (libcrypto.so.3;
+ *                                   x86-64 also libIPSec_MB.so.1, found through the variants' NEEDED)
  *   app/package.json                the agent: name, version, dependencies
  *   app/dist/src/**.js              the compiled agent (no .d.ts, no maps)
  *   app/node_modules/               production dependencies for the target CPU
@@ -86,7 +87,7 @@ function findLib(t: Target, name: string): string {
     const f = path.join(dir, name);
     if (fs.existsSync(f)) return fs.realpathSync(f);
   }
-  const hint = t.family === 'x86_64' ? 'install it (libssl3 for libcrypto.so.3)' : 'run native/cross-sysroot';
+  const hint = t.family === 'x86_64' ? 'install it (libssl3 for libcrypto.so.3, libipsec-mb1 for libIPSec_MB.so.1)' : 'run native/cross-sysroot';
   throw new VecgateError('IMAGE_INPUT', `${name} for ${t.family} not found in ${t.libDirs.join(', ')} (${hint})`);
 }
 
