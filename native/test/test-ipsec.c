@@ -97,28 +97,10 @@ static int protect_pair(box_t *a, box_t *b, uint32_t crypto, uint32_t integ, uin
   return 1;
 }
 
-/* Frame k of a pcap file; its length, 0 when absent. */
-static uint32_t pcap_frame(const char *path, uint32_t k, uint8_t *out, uint32_t max) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return 0;
-  uint32_t len = 0, rec[4];
-  fseek(f, 24, SEEK_SET);
-  for (uint32_t i = 0; fread(rec, sizeof rec, 1, f) == 1; i++) {
-    if (i == k) {
-      len = rec[2] < max ? rec[2] : max;
-      if (fread(out, 1, len, f) != len) len = 0;
-      break;
-    }
-    fseek(f, rec[2], SEEK_CUR);
-  }
-  fclose(f);
-  return len;
-}
-
 /* The next frame box x sent out of u0 (or p1); 0 when there is none. */
 static uint32_t next_sent(box_t *x, int on_p1, uint8_t *out, uint32_t max) {
   vg_interface_flush(x->dp, (uint32_t)(on_p1 ? x->p1 : x->u0));
-  uint32_t len = pcap_frame(on_p1 ? x->p1_pcap : x->u0_pcap, on_p1 ? x->p1_read : x->u0_read, out, max);
+  uint32_t len = read_pcap_frame(on_p1 ? x->p1_pcap : x->u0_pcap, on_p1 ? x->p1_read : x->u0_read, out, max);
   if (len) (*(on_p1 ? &x->p1_read : &x->u0_read))++;
   return len;
 }

@@ -98,3 +98,20 @@ vg_dp_t *run_frames(const uint8_t *const *frames, const uint32_t *lens, uint32_t
   if (tx_type) vg_interface_flush(dp, (uint32_t)vg_interface_find(dp, "out0"));
   return dp;
 }
+
+uint32_t read_pcap_frame(const char *path, uint32_t k, uint8_t *out, uint32_t max) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  uint32_t len = 0, rec[4];
+  fseek(f, 24, SEEK_SET);
+  for (uint32_t i = 0; fread(rec, sizeof rec, 1, f) == 1; i++) {
+    if (i == k) {
+      len = rec[2] < max ? rec[2] : max;
+      if (fread(out, 1, len, f) != len) len = 0;
+      break;
+    }
+    fseek(f, rec[2], SEEK_CUR);
+  }
+  fclose(f);
+  return len;
+}

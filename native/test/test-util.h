@@ -9,6 +9,9 @@ uint64_t stat_elem(vg_dp_t *dp, const char *entry, const char *elem_name);
 uint64_t stat_error(vg_dp_t *dp, const char *node_slash_reason);
 /* Writes frames to a pcap file (microsecond format, host order). */
 void write_pcap(const char *path, const uint8_t *const *frames, const uint32_t *lens, uint32_t n);
+/* Frame k (from 0) of a pcap file as write_pcap writes them into out (at
+ * most max bytes); its length, 0 when the file or the frame is absent. */
+uint32_t read_pcap_frame(const char *path, uint32_t k, uint8_t *out, uint32_t max);
 /* A path in the test's scratch directory. */
 const char *tmp_path(const char *name);
 /* Builds an Ethernet frame: dst 02..02, src 02..01, the tags, then type and

@@ -100,24 +100,6 @@ static void send_raw(vg_dp_t *dp, const char *port, const uint8_t *f, uint32_t l
   send_edited(dp, port, f, len, count, NULL);
 }
 
-/* Frame k of a pcap file into out; returns its length, 0 when absent. */
-static uint32_t pcap_frame(const char *path, uint32_t k, uint8_t *out, uint32_t max) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return 0;
-  uint32_t len = 0, rec[4];
-  fseek(f, 24, SEEK_SET);
-  for (uint32_t i = 0; fread(rec, sizeof rec, 1, f) == 1; i++) {
-    if (i == k) {
-      len = rec[2] < max ? rec[2] : max;
-      if (fread(out, 1, len, f) != len) len = 0;
-      break;
-    }
-    fseek(f, rec[2], SEEK_CUR);
-  }
-  fclose(f);
-  return len;
-}
-
 static uint64_t stat_if(vg_dp_t *dp, const char *entry, const char *name) { return stat_elem(dp, entry, name); }
 
 TEST(vxlan_encap_writes_outer_headers_and_a_stable_flow_port) {
@@ -128,7 +110,7 @@ TEST(vxlan_encap_writes_outer_headers_and_a_stable_flow_port) {
   uint32_t n = inner_frame(in, HOST_A, HOST_B, 1000);
   send_raw(s.dp, "p1", in, n, 2); /* A unknown: flooded, so into the tunnel */
   vg_interface_flush(s.dp, (uint32_t)s.u0);
-  uint32_t len = pcap_frame(tmp_path("vxlan-u0.pcap"), 0, out, sizeof out);
+  uint32_t len = read_pcap_frame(tmp_path("vxlan-u0.pcap"), 0, out, sizeof out);
   REQUIRE(len == 14 + 36 + n);
   static const uint8_t eth[14] = {2, 0, 0, 0, 0, 0x99, 2, 0xfe, 0, 0, 0, 0, 8, 0};
   CHECK(memcmp(out, eth, 14) == 0);
@@ -151,7 +133,7 @@ TEST(vxlan_encap_writes_outer_headers_and_a_stable_flow_port) {
   CHECK(memcmp(vx + 8, in, n) == 0);
   /* The same flow, the same port; other flows spread over others. */
   uint8_t second[256];
-  CHECK_EQ(pcap_frame(tmp_path("vxlan-u0.pcap"), 1, second, sizeof second), len);
+  CHECK_EQ(read_pcap_frame(tmp_path("vxlan-u0.pcap"), 1, second, sizeof second), len);
   CHECK_EQ(second[34] << 8 | second[35], sport);
   int other = 0;
   for (uint16_t p = 1001; p < 1017; p++) {
@@ -160,7 +142,7 @@ TEST(vxlan_encap_writes_outer_headers_and_a_stable_flow_port) {
   }
   vg_interface_flush(s.dp, (uint32_t)s.u0);
   for (uint32_t k = 2; k < 18; k++) {
-    CHECK_EQ(pcap_frame(tmp_path("vxlan-u0.pcap"), k, out, sizeof out), len);
+    CHECK_EQ(read_pcap_frame(tmp_path("vxlan-u0.pcap"), k, out, sizeof out), len);
     uint16_t sp = (uint16_t)(out[34] << 8 | out[35]);
     CHECK(sp >= 49152);
     /* Each packet's identification differs; the checksum kept from the
@@ -206,7 +188,7 @@ TEST(vxlan_decap_bridges_inner_frames_and_learns_the_remote_mac_behind_the_tunne
   CHECK_STR_CONTAINS(text, "vxlan 10.0.0.2 -> 10.0.0.1 flags 0x08 vni 42: tunnel sw_if_index");
   vg_interface_flush(s.dp, (uint32_t)s.p1);
   uint8_t out[256];
-  CHECK_EQ(pcap_frame(tmp_path("vxlan-p1.pcap"), 0, out, sizeof out), n);
+  CHECK_EQ(read_pcap_frame(tmp_path("vxlan-p1.pcap"), 0, out, sizeof out), n);
   CHECK(memcmp(out, in, n) == 0);
   /* B answers A: known now, so unicast into the tunnel only. */
   n = inner_frame(in, HOST_A, HOST_B, 53);
@@ -387,7 +369,7 @@ TEST(vxlan_l3_tunnel_routes_an_echo_request_back_through_the_tunnel) {
   CHECK_EQ(stat_if(s.dp, "/if/tx-packets", "vxlan-l3"), 1);
   vg_interface_flush(s.dp, (uint32_t)s.u0);
   uint8_t out[256];
-  REQUIRE(pcap_frame(tmp_path("vxlan-u0.pcap"), 0, out, sizeof out) == 14 + 36 + n);
+  REQUIRE(read_pcap_frame(tmp_path("vxlan-u0.pcap"), 0, out, sizeof out) == 14 + 36 + n);
   CHECK_EQ(out[14 + 34], 43); /* VNI low byte */
   CHECK(memcmp(out + 50, HOST_A, 6) == 0); /* the reply, to the host behind the tunnel */
   CHECK_EQ(out[50 + 14 + 20], 0); /* echo reply */
