@@ -409,6 +409,11 @@ export class Dataplane {
     return this.lib.formatText('vg_bridge_domain_format', this.dp, bdId ?? NO_DOMAIN);
   }
 
+  /* sw_if_index -> name, for the tunnel dumps (which carry only the index). */
+  private interfaceNames(): Map<number, string> {
+    return new Map(this.interfaces().map((i) => [i.swIfIndex, i.name]));
+  }
+
   /* ---- VXLAN tunnels (RFC 7348): interfaces of type "vxlan" ---- */
 
   /* src: an address of this box in encapVrf (default 0); dport default 4789.
@@ -423,7 +428,7 @@ export class Dataplane {
   }
 
   vxlanTunnels(): { swIfIndex: number; name: string; src: string; dst: string; vni: number; encapVrf: number; dport: number }[] {
-    const names = new Map(this.interfaces().map((i) => [i.swIfIndex, i.name]));
+    const names = this.interfaceNames();
     return this.lib.dumpTable('vg_vxlan_tunnel_dump', 'vg_vxlan_tunnel_info_t', this.dp).map((r) => ({
       swIfIndex: r.sw_if_index as number,
       name: names.get(r.sw_if_index as number) ?? '',
@@ -470,7 +475,7 @@ export class Dataplane {
   }
 
   ipsecTunnels(): IpsecTunnelInfo[] {
-    const names = new Map(this.interfaces().map((i) => [i.swIfIndex, i.name]));
+    const names = this.interfaceNames();
     return this.lib.dumpTable('vg_ipsec_tunnel_dump', 'vg_ipsec_tunnel_info_t', this.dp).map((r) => ({
       swIfIndex: r.sw_if_index as number,
       name: names.get(r.sw_if_index as number) ?? '',

@@ -5,6 +5,8 @@
 import { Dataplane } from '../dataplane/dataplane';
 import { IpsecPolicySpec, IpsecSaInfo, IpsecSaSpec } from '../dataplane/ipsec';
 import {
+  ANY_ADDRESS,
+  ANY_PORT,
   IpsecPolicy,
   IpsecProtectionConfig,
   IpsecSaConfig,
@@ -16,6 +18,7 @@ import {
   validateSpd,
   validateSpdName,
 } from '../models/ipsec';
+import { NAT_T_PORT } from '../net/esp';
 import { Descriptor } from '../scheduler/descriptor';
 
 const idOf = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
@@ -57,7 +60,7 @@ function saConfigOf(i: IpsecSaInfo): IpsecSaConfig {
   };
   if (i.integrityKey !== undefined) cfg.integrityKey = i.integrityKey;
   if (i.tunnel) cfg.tunnel = { source: i.tunnelSrc ?? '0.0.0.0', destination: i.tunnelDst ?? '0.0.0.0', encapVrf: i.vrf ?? 0 };
-  if (i.udpEncap) cfg.udpEncap = { sourcePort: i.udpSport || 4500, destinationPort: i.udpDport || 4500 };
+  if (i.udpEncap) cfg.udpEncap = { sourcePort: i.udpSport || NAT_T_PORT, destinationPort: i.udpDport || NAT_T_PORT };
   return cfg;
 }
 
@@ -89,18 +92,16 @@ export const ipsecProtectionDescriptor: Descriptor<IpsecProtectionConfig> = {
     ),
 };
 
-const ANY_PORTS = { first: 0, last: 65535 };
-const ANY_ADDRESSES = { first: '0.0.0.0', last: '255.255.255.255' };
 
 /* Full ranges go down as "any": a port range, even a full one, would
  * match only TCP and UDP. */
 function policySpec(p: IpsecPolicy): IpsecPolicySpec {
   const isAny = (r: { first: unknown; last: unknown }, any: { first: unknown; last: unknown }) => r.first === any.first && r.last === any.last;
   const spec: IpsecPolicySpec = { priority: p.priority, direction: p.direction, action: p.action, saId: p.sa, protocol: p.protocol };
-  if (!isAny(p.local, ANY_ADDRESSES)) spec.local = p.local;
-  if (!isAny(p.remote, ANY_ADDRESSES)) spec.remote = p.remote;
-  if (!isAny(p.localPorts, ANY_PORTS)) spec.localPorts = p.localPorts;
-  if (!isAny(p.remotePorts, ANY_PORTS)) spec.remotePorts = p.remotePorts;
+  if (!isAny(p.local, ANY_ADDRESS)) spec.local = p.local;
+  if (!isAny(p.remote, ANY_ADDRESS)) spec.remote = p.remote;
+  if (!isAny(p.localPorts, ANY_PORT)) spec.localPorts = p.localPorts;
+  if (!isAny(p.remotePorts, ANY_PORT)) spec.remotePorts = p.remotePorts;
   return spec;
 }
 
@@ -109,10 +110,10 @@ function policyConfigOf(p: IpsecPolicySpec): IpsecPolicy {
     priority: p.priority,
     direction: p.direction,
     action: p.action,
-    local: p.local ?? ANY_ADDRESSES,
-    remote: p.remote ?? ANY_ADDRESSES,
-    localPorts: p.localPorts ?? ANY_PORTS,
-    remotePorts: p.remotePorts ?? ANY_PORTS,
+    local: p.local ?? ANY_ADDRESS,
+    remote: p.remote ?? ANY_ADDRESS,
+    localPorts: p.localPorts ?? ANY_PORT,
+    remotePorts: p.remotePorts ?? ANY_PORT,
   };
   if (p.action === 'protect') cfg.sa = p.saId;
   if (p.protocol !== undefined) cfg.protocol = p.protocol;

@@ -158,8 +158,9 @@ export interface IpsecSpdConfig {
 }
 
 export const MAX_POLICIES = 1024;
-const ANY_ADDRESS: IpRange = Object.freeze({ first: '0.0.0.0', last: '255.255.255.255' });
-const ANY_PORT: PortRange = Object.freeze({ first: 0, last: 65535 });
+/* Selectors left out of a policy: everything. */
+export const ANY_ADDRESS: IpRange = Object.freeze({ first: '0.0.0.0', last: '255.255.255.255' });
+export const ANY_PORT: PortRange = Object.freeze({ first: 0, last: 65535 });
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51 };
 
 export function validateSpdName(parts: string[], path: string): void {

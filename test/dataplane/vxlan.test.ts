@@ -76,6 +76,20 @@ describe('dataplane VXLAN tunnels', () => {
     const hostU = `vgxu${id}h`;
     const hostB = `vgxb${id}h`;
 
+    /* The dataplane's side: the underlay port 10.77.0.1, the LAN port and
+     * the tunnel to U's VTEP bridged in domain 10; started. */
+    const bridgeOverTunnel = (d: Dataplane, underlayMtu?: number) => {
+      const underlay = d.afPacketCreate('underlay', hostU);
+      d.interfaceAddIp4(underlay, '10.77.0.1/24');
+      if (underlayMtu !== undefined) d.interfaceSetMtu(underlay, underlayMtu);
+      const lan = d.afPacketCreate('lan', hostB);
+      const vx = d.vxlanTunnelAdd('vxlan0', { src: '10.77.0.1', dst: '10.77.0.2', vni: 42 });
+      d.bridgeDomainAdd(10);
+      d.bridgePortSet(lan, 10);
+      d.bridgePortSet(vx, 10);
+      d.start();
+    };
+
     const cleanup = () =>
       spawnSync('sh', ['-c', `ip link del ${hostU} 2>/dev/null; ip link del ${hostB} 2>/dev/null; ip netns del ${nsU} 2>/dev/null; ip netns del ${nsB} 2>/dev/null`]);
 
@@ -103,14 +117,7 @@ describe('dataplane VXLAN tunnels', () => {
 
     it('carries pings both ways between a host on the bridge domain and the host behind the Linux VTEP', async () => {
       const d = dp!;
-      const underlay = d.afPacketCreate('underlay', hostU);
-      d.interfaceAddIp4(underlay, '10.77.0.1/24');
-      const lan = d.afPacketCreate('lan', hostB);
-      const vx = d.vxlanTunnelAdd('vxlan0', { src: '10.77.0.1', dst: '10.77.0.2', vni: 42 });
-      d.bridgeDomainAdd(10);
-      d.bridgePortSet(lan, 10);
-      d.bridgePortSet(vx, 10);
-      d.start();
+      bridgeOverTunnel(d);
       assert.ok(await pingsWithin(nsB, '192.168.77.2', 10_000), 'B reaches the host behind the Linux VTEP');
       spawnSync('ip', ['-n', nsB, 'neigh', 'flush', 'all']);
       spawnSync('ip', ['-n', nsU, 'neigh', 'flush', 'dev', 'vx0']);
@@ -144,15 +151,7 @@ describe('dataplane VXLAN tunnels', () => {
       sh(`ip -n ${nsU} route replace 192.168.77.0/24 dev vx0 src 192.168.77.2 mtu lock 1500`);
       sh(`ip -n ${nsB} neigh flush all`); /* the new vx0 has a new MAC */
       const d = dp!;
-      const underlay = d.afPacketCreate('underlay', hostU);
-      d.interfaceAddIp4(underlay, '10.77.0.1/24');
-      d.interfaceSetMtu(underlay, 1500);
-      const lan = d.afPacketCreate('lan', hostB);
-      const vx = d.vxlanTunnelAdd('vxlan0', { src: '10.77.0.1', dst: '10.77.0.2', vni: 42 });
-      d.bridgeDomainAdd(10);
-      d.bridgePortSet(lan, 10);
-      d.bridgePortSet(vx, 10);
-      d.start();
+      bridgeOverTunnel(d, 1500);
       const full = ['-s', '1472', '-M', 'dont'];
       assert.ok(await pingsWithin(nsB, '192.168.77.2', 10_000), 'small frames first (learning, ARP)');
       assert.ok(await pingsWithin(nsB, '192.168.77.2', 10_000, full), 'B reaches the host behind the Linux VTEP with 1500-byte packets');

@@ -3,6 +3,7 @@
  * the agent reads them back for a resync, the console has no use for them. */
 import type { Dataplane } from '../../dataplane/dataplane';
 import type { IpsecSaInfo, IpsecSpdEntryInfo } from '../../dataplane/ipsec';
+import { NAT_T_PORT } from '../../net/esp';
 import { ConsoleContext } from '../context';
 import { ConsoleError } from '../errors';
 import { fields, table } from '../table';
@@ -22,7 +23,7 @@ const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 const peerOf = (s: IpsecSaInfo) => (s.tunnel ? `${s.tunnelSrc} > ${s.tunnelDst}` : s.tunnelDst ? `> ${s.tunnelDst}` : '-');
 
 function flagsOf(s: IpsecSaInfo): string {
-  const f = [s.esn && 'esn', s.antiReplay && `anti-replay ${s.replayWindow || 64}`, s.udpEncap && `udp ${s.udpSport || 4500}>${s.udpDport || 4500}`, s.copyDf && 'copy-df'];
+  const f = [s.esn && 'esn', s.antiReplay && `anti-replay ${s.replayWindow || 64}`, s.udpEncap && `udp ${s.udpSport || NAT_T_PORT}>${s.udpDport || NAT_T_PORT}`, s.copyDf && 'copy-df'];
   return f.filter(Boolean).join(', ') || '-';
 }
 
