@@ -85,3 +85,15 @@ export class SignatureError extends VecgateError {
     this.reason = reason;
   }
 }
+
+/* An OTA bundle or its install was refused: `code` says which check failed
+ * (OTA_SIGNATURE, OTA_FORMAT, OTA_CHUNK_HASH, OTA_TRUNCATED, OTA_ARCH,
+ * OTA_BOARD, OTA_DOWNGRADE, ...), `reason` why, in words. */
+export class OtaError extends VecgateError {
+  readonly reason: string;
+
+  constructor(code: string, reason: string, options?: { cause?: unknown }) {
+    super(code, `${code}: ${reason}`, options);
+    this.reason = reason;
+  }
+}

@@ -4,7 +4,6 @@
  * device's state report that answers it. */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { sha256 } from '../agent/layers';
@@ -12,10 +11,11 @@ import { StateReport } from '../agent/state-report';
 import { UsageError, VecgateError } from '../errors';
 import { createLogger } from '../log';
 import { decodeCbor, encodeCbor, readDocumentFile } from '../transport/codec';
-import { generateSigningKey, signSign1 } from '../transport/cose';
+import { signSign1 } from '../transport/cose';
 import { LinkMessage, MqttLink } from '../transport/mqtt';
 import { Topics } from '../transport/topics';
 import { readTls } from '../transport/tls';
+import { keygen } from './keygen';
 
 const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
 
@@ -23,7 +23,7 @@ export async function configCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'push') return push(rest);
   if (sub === 'sign') return sign(rest);
-  if (sub === 'keygen') return keygen(rest);
+  if (sub === 'keygen') return keygen(rest, 'config keygen', "list it in the board's agent.trustAnchors");
   throw new UsageError(`config needs push, sign or keygen${sub ? `, not ${sub}` : ''}`);
 }
 
@@ -156,18 +156,5 @@ function sign(args: string[]): number {
   const { bytes } = payloadOf(positionals[0]!, values.key, values.kid);
   fs.writeFileSync(values.out, bytes);
   process.stdout.write(`signed ${positionals[0]} -> ${values.out} (${bytes.length} bytes, sha256 ${sha256(bytes)})\n`);
-  return 0;
-}
-
-function keygen(args: string[]): number {
-  const { values } = parseArgs({ args, options: { out: { type: 'string' }, name: { type: 'string', default: 'fleet' } } });
-  if (!values.out) throw new UsageError('config keygen --out DIR [--name NAME]');
-  fs.mkdirSync(values.out, { recursive: true });
-  const k = generateSigningKey();
-  const priv = path.join(values.out, `${values.name}.key.pem`);
-  const pub = path.join(values.out, `${values.name}.pub.pem`);
-  fs.writeFileSync(priv, k.privateKey, { mode: 0o600 });
-  fs.writeFileSync(pub, k.publicKey);
-  process.stdout.write(`${priv}\n${pub} (a trust anchor: list it in the board's agent.trustAnchors)\n`);
   return 0;
 }

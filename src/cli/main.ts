@@ -15,6 +15,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   ctl: () => (require('./ctl') as typeof import('./ctl')).ctlCommand,
   selftest: () => (require('./selftest') as typeof import('./selftest')).selftestCommand,
   image: () => (require('./image') as typeof import('./image')).imageCommand,
+  ota: () => (require('./ota') as typeof import('./ota')).otaCommand,
 };
 
 const USAGE = `usage: vecgate <command> [options]
@@ -30,7 +31,13 @@ const USAGE = `usage: vecgate <command> [options]
   config push FILE (--device ID | --group G) [--fleet F] [--broker URL] [--sign KEY.pem] [--timeout S] [--json]
       [--ca CA.pem] [--cert CERT.pem --key KEY.pem]   (mqtts://)
   config sign FILE --key KEY.pem --out FILE.cbor [--kid ID]
-  config keygen --out DIR [--name NAME]`;
+  config keygen --out DIR [--name NAME]
+  ota keygen --out DIR [--name NAME]                 an Ed25519 pair for signing bundles (ota/README.md)
+  ota sign (--image FILE --arch A --boards a,b | --board NAME [--images DIR]) --key KEY.pem --version V
+      --security-version N [--chunk-size BYTES] [--kid ID] [--name NAME] --out FILE.vgb [--json]
+  ota verify FILE --trust [KID=]PUB.pem[,...] [--board B] [--arch A] [--security-version N] [--json]
+                                                     signature, manifest and every chunk; exit 0/1
+  ota inspect FILE [--json]                          the manifest, the signature not checked`;
 
 /* node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for misuse. */
 function isUsageError(e: unknown): boolean {
