@@ -48,6 +48,8 @@ export interface ConnectOptions {
   tls?: LinkTls;
   backoff?: { minMs?: number; maxMs?: number };
   keepaliveSeconds?: number;
+  /* Topics beyond the config documents (OTA jobs): their messages are emitted as 'topic'. */
+  subscribe?: string[];
 }
 
 /* One transaction as `show config history` lists it. */
@@ -94,6 +96,9 @@ export class Agent extends EventEmitter {
   private persistError?: string;
   private settleTimer?: NodeJS.Timeout;
   private stateSeq = 0;
+  /* For the OTA health check: the broker was reached, and the fleet's documents merged after it. */
+  private brokerReached = false;
+  private mergedAfterConnect = false;
   private readonly order: string[];
   private readonly log: Logger;
 
@@ -183,7 +188,7 @@ export class Agent extends EventEmitter {
       tls: c.tls,
       clientId: `vecgate-${this.opts.fleet}-${this.opts.device}`,
       will: { topic: t.status, payload: encodeCbor({ state: 'offline', reason: 'connection lost', device: this.opts.device }) },
-      subscriptions: [...this.opts.groups.map((g) => t.groupConfig(g)), t.deviceConfig],
+      subscriptions: [...this.opts.groups.map((g) => t.groupConfig(g)), t.deviceConfig, ...(c.subscribe ?? [])],
       backoff: c.backoff,
       keepaliveSeconds: c.keepaliveSeconds,
       log: this.log.child({ component: 'mqtt' }),
@@ -330,6 +335,18 @@ export class Agent extends EventEmitter {
     }
   }
 
+  /* What the OTA health check asks of the agent: the broker reached since
+   * this start, and the fleet's configuration merged and applied with no
+   * item FAILED (PENDING is fine: it waits on the fleet, not on the image). */
+  health(): { broker: boolean; config: boolean; detail?: string } {
+    const broker = this.brokerReached;
+    if (!this.mergedAfterConnect) return { broker, config: false, detail: "the fleet's documents are not merged yet" };
+    const failed = Object.entries(this.scheduler.state().items).filter(([, v]) => v.state === 'FAILED').map(([k]) => k);
+    if (failed.length) return { broker, config: false, detail: `${failed.length} item(s) FAILED: ${failed.slice(0, 5).join(', ')}` };
+    if (this.persistError) return { broker, config: false, detail: `the configuration is not saved: ${this.persistError}` };
+    return { broker, config: true };
+  }
+
   /* Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -347,6 +364,8 @@ export class Agent extends EventEmitter {
 
   private onUp(version: number): void {
     this.log.info({ url: this.link!.url, protocol: version === 5 ? 'MQTT 5' : 'MQTT 3.1.1' }, 'connected to the broker');
+    this.brokerReached = true;
+    this.emit('up');
     void this.publish(this.topics.status, { state: 'online', device: this.opts.device, since: new Date().toISOString(), protocol: version === 5 ? '5' : '3.1.1', agent: this.opts.agentVersion, variant: this.dp.variantInfo.variant }, true);
     /* Retained documents follow the subscription; merge once they are in. */
     this.syncing = true;
@@ -365,7 +384,10 @@ export class Agent extends EventEmitter {
 
   private onMessage(m: LinkMessage): void {
     const source = this.sourceOf(m.topic);
-    if (!source) return;
+    if (!source) {
+      this.emit('topic', m);
+      return;
+    }
     if (m.payload.length === 0) {
       /* The retained document was cleared: that layer is gone. */
       if (!this.layers.delete(source)) return;
@@ -400,6 +422,7 @@ export class Agent extends EventEmitter {
   /* Merges the layers and moves the dataplane to them, unless that is what
    * is applied already. Always ends by reporting state. */
   private reconcile(trigger: string): void {
+    if (trigger === 'mqtt') this.mergedAfterConnect = true;
     const { valid, sources } = mergeLayers(this.order, this.layers);
     if (!sources.length) {
       /* No document on the broker at all: keep what the box has. */

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { writeFileAtomic } from '../atomic-file';
 import { VecgateError } from '../errors';
 import { ConfigDocument, ValidDocument } from '../models/document';
 import { Registry } from '../scheduler/registry';
@@ -109,7 +110,6 @@ export class ConfigStore {
   }
 
   save(saved: SavedConfig): void {
-    fs.mkdirSync(this.dir, { recursive: true });
     const body = JSON.stringify(saved.document);
     const header: Header = {
       format: FORMAT,
@@ -119,20 +119,6 @@ export class ConfigStore {
       sources: saved.sources,
       ...(saved.confirm ? { confirm: saved.confirm } : {}),
     };
-    const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, `${JSON.stringify(header)}\n${body}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
-    const dirFd = fs.openSync(this.dir, 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
+    writeFileAtomic(this.file, `${JSON.stringify(header)}\n${body}\n`);
   }
 }

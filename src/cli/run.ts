@@ -73,16 +73,80 @@ function settings(board: Board, o: RunOptions): AgentSettings {
   };
 }
 
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
+function waitForSignal(): { stopped: Promise<NodeJS.Signals>; cancel(): void } {
+  let on: (sig: NodeJS.Signals) => void = () => {};
+  const cancel = () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    on = (sig: NodeJS.Signals) => {
+      cancel();
       resolve(sig);
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
+  return { stopped, cancel };
+}
+
+/* The dataplane forwards when it runs and its loop turns: the nodes' call
+ * counters (input nodes are polled on every turn) grow between two looks. */
+function forwardingProbe(dp: () => Dataplane): () => boolean {
+  let last = -1;
+  return () => {
+    const d = dp();
+    if (!d.isRunning()) return false;
+    const calls = d.runtime().reduce((sum, n) => sum + n.calls, 0);
+    const turning = last >= 0 && calls > last;
+    last = calls;
+    return turning;
+  };
+}
+
+interface OtaRuntime {
+  client: import('../ota/client').OtaClient;
+  /* Resolves when the client asks for a restart on a board whose "reboot" is this process starting again (the file chooser). */
+  restart: Promise<string>;
+}
+
+/* OTA, when the board has slots: the client follows …/ota/job. A restart
+ * is a real reboot on a board with firmware; on the file chooser (sim,
+ * tests) it is this process stopping, the simulated firmware choosing the
+ * slot, and the runtime starting again. */
+async function startOta(agent: Agent, board: Board, s: AgentSettings, anchors: import('../transport/cose').TrustAnchor[], log: Logger): Promise<OtaRuntime | undefined> {
+  const { boardOta } = require('../ota/board') as typeof import('../ota/board');
+  const ota = boardOta(board, s.stateDir, PACKAGE_ROOT);
+  if (!ota) return undefined;
+  const { OtaClient } = require('../ota/client') as typeof import('../ota/client');
+  let restartNow: (why: string) => void = () => {};
+  const restart = new Promise<string>((resolve) => (restartNow = resolve));
+  const forwarding = forwardingProbe(() => agent.dataplane);
+  const client = new OtaClient({
+    device: s.device,
+    store: ota.store,
+    chooser: ota.chooser,
+    anchors,
+    allowUnsigned: s.allowUnsigned,
+    board: board.name,
+    arch: ota.arch,
+    slots: ota.slots,
+    publish: (r) => agent.publish(agent.topics.otaState, r, true),
+    health: () => ({ forwarding: forwarding(), ...agent.health() }),
+    reboot: async (why) => {
+      if (ota.chooser.kind === 'file') return restartNow(why);
+      const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+      const r = spawnSync('systemctl', ['reboot'], { stdio: 'inherit' });
+      if (r.status !== 0) spawnSync('reboot', [], { stdio: 'inherit' });
+    },
+    log: log.child({ component: 'ota' }),
+  });
+  agent.on('topic', (m: import('../transport/mqtt').LinkMessage) => {
+    if (m.topic === agent.topics.otaJob) client.onJob(m.payload);
+  });
+  agent.on('up', () => void client.report());
+  await client.start();
+  return { client, restart };
 }
 
 /* With no broker anywhere, one in this process, holding the board's sample
@@ -183,6 +247,9 @@ export async function runCommand(args: string[]): Promise<number> {
   let consoles: Consoles | undefined;
   let tracker: SummaryTracker;
   let stopWatchdog = () => {};
+  let cancelSignals = () => {};
+  let ota: OtaRuntime | undefined;
+  let restartWhy: string | undefined;
   try {
     const v = agent.dataplane.variantInfo;
     log.info({ board: board.name, variant: v.variant, pinned: v.pinned, library: v.libraryPath, buffers: agent.dataplane.bufferBacking() }, `dataplane ${v.variant} open`);
@@ -195,9 +262,11 @@ export async function runCommand(args: string[]): Promise<number> {
       () => agent.dataplane.isRunning(),
       (e) => log.warn({ err: e.message }, 'systemd watchdog not fed'),
     );
-    const stopped = waitForSignal();
+    const signals = waitForSignal();
+    cancelSignals = signals.cancel;
     if (!s.broker) broker = await embeddedBroker(s, opts.embeddedPort, log);
-    agent.connect({ url: s.broker ?? broker!.url, tls: readTls(s.tls, PACKAGE_ROOT) });
+    ota = await startOta(agent, board, s, anchors, componentLogger(root, 'ota'));
+    agent.connect({ url: s.broker ?? broker!.url, tls: readTls(s.tls, PACKAGE_ROOT), subscribe: ota ? [agent.topics.otaJob] : [] });
     if (!opts['no-telemetry']) {
       /* systeminformation and node-cron load after the box forwards. */
       const { TelemetrySchedule } = require('../telemetry/schedule') as typeof import('../telemetry/schedule');
@@ -208,9 +277,11 @@ export async function runCommand(args: string[]): Promise<number> {
     tracker = new SummaryTracker(agent.dataplane);
     const stats = componentLogger(root, 'stats');
     const timer = setInterval(() => stats.info(tracker.sample(), 'counters'), opts.interval * 1000);
-    const signal = await stopped;
+    const ending = await Promise.race([signals.stopped.then((signal) => ({ signal, restart: undefined })), ota ? ota.restart.then((why) => ({ signal: undefined, restart: why })) : new Promise<never>(() => {})]);
+    restartWhy = ending.restart;
     clearInterval(timer);
-    log.info({ signal }, 'stopping');
+    log.info(ending.signal ? { signal: ending.signal } : { restart: ending.restart }, 'stopping');
+    ota?.client.stop();
     stopWatchdog();
     sdNotify('STOPPING=1');
     telemetry?.stop();
@@ -220,10 +291,19 @@ export async function runCommand(args: string[]): Promise<number> {
     agent.dataplane.stop();
     log.info(tracker.sample(), 'final counters');
   } finally {
+    cancelSignals();
+    ota?.client.stop();
     stopWatchdog();
     telemetry?.stop();
     await consoles?.close();
     agent.closeDataplane();
+  }
+  if (restartWhy !== undefined && ota) {
+    const { simulateBoot } = require('../ota/boot-chooser') as typeof import('../ota/boot-chooser');
+    const { requireBoardOta } = require('../ota/board') as typeof import('../ota/board');
+    const slot = await simulateBoot(requireBoardOta(board, s.stateDir, PACKAGE_ROOT).chooser);
+    log.warn({ slot, why: restartWhy }, 'restarting: the simulated firmware booted slot ' + slot);
+    return runCommand(args);
   }
   log.info('dataplane destroyed, exiting');
   return 0;

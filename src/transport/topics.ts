@@ -28,4 +28,12 @@ export class Topics {
   get telemetry(): string {
     return `${this.prefix}/device/${this.device}/telemetry`;
   }
+
+  get otaJob(): string {
+    return `${this.prefix}/device/${this.device}/ota/job`;
+  }
+
+  get otaState(): string {
+    return `${this.prefix}/device/${this.device}/ota/state`;
+  }
 }
