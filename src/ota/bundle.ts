@@ -334,12 +334,16 @@ export class ChunkVerifier {
     throw e;
   }
 
-  /* Payload bytes, split anywhere: the chunks this call completed and verified, in order. */
+  /* Payload bytes, split anywhere: the chunks this call completed and
+   * verified, in order. A chunk whose sha256 differs throws OTA_CHUNK_HASH
+   * from the push that completes it, or, when that push completed good
+   * chunks before it, from the next call (push or end), so that those are
+   * handed back and written first. */
   push(data: Buffer): ChunkOut[] {
     if (this.failed) throw this.failed;
     const received = this.verifiedBytes + this.fill;
     if (received + data.length > this.payload.size)
-      this.fail(formatError(`${received + data.length - this.payload.size} bytes past the payload's end (it is ${this.payload.size} bytes)`));
+      this.fail(formatError(`${received + data.length - this.payload.size} byte(s) past the payload's end (it is ${this.payload.size} bytes)`));
     const out: ChunkOut[] = [];
     let at = 0;
     while (at < data.length) {
@@ -364,12 +368,14 @@ export class ChunkVerifier {
       this.hash = crypto.createHash('sha256');
       if (!digest.equals(this.payload.chunks[this.index]!)) {
         const offset = this.index * this.payload.chunkSize;
-        this.fail(
-          new OtaError(
-            'OTA_CHUNK_HASH',
-            `chunk ${this.index} (payload bytes ${offset} to ${offset + length - 1}) does not match its sha256 in the signed manifest`,
-          ),
+        const e = new OtaError(
+          'OTA_CHUNK_HASH',
+          `chunk ${this.index} (payload bytes ${offset} to ${offset + length - 1}) does not match its sha256 in the signed manifest`,
         );
+        /* The good chunks before it go back first; the next call throws. */
+        if (!out.length) this.fail(e);
+        this.failed = e;
+        return out;
       }
       out.push({ index: this.index, offset: this.index * this.payload.chunkSize, data: chunk });
       this.index++;
