@@ -125,6 +125,8 @@ export class OtaClient {
       case 'downloading':
         return this.install(j.job, j);
       case 'written':
+        /* Cut off between the switch and its journal entry: already on trial. */
+        if (this.booted === j.slot && st.trial === j.slot) return this.check(j);
         return this.switchTo(j);
       case 'switched':
       case 'trying':

@@ -203,6 +203,10 @@ export async function installBundle(ctx: InstallContext, resume?: Journal): Prom
           startChunk = Math.floor(journal.verifiedBytes / p.chunkSize);
         }
         const verifier = new ChunkVerifier(p, startChunk);
+        if (!it && startChunk === p.chunks.length) {
+          /* Cut off after the last chunk was synced: nothing left to fetch. */
+          it = Object.assign((async function* () {})() as AsyncIterator<Buffer>, { destroy: () => undefined });
+        }
         if (!it) {
           const { stream } = await ctx.source.open(head.headBytes + startChunk * p.chunkSize, ctx.signal);
           it = Object.assign(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, { destroy: () => stream.destroy() });
