@@ -37,7 +37,12 @@ const USAGE = `usage: vecgate <command> [options]
       --security-version N [--chunk-size BYTES] [--kid ID] [--name NAME] --out FILE.vgb [--json]
   ota verify FILE --trust [KID=]PUB.pem[,...] [--board B] [--arch A] [--security-version N] [--json]
                                                      signature, manifest and every chunk; exit 0/1
-  ota inspect FILE [--json]                          the manifest, the signature not checked`;
+  ota inspect FILE [--json]                          the manifest, the signature not checked
+  ota install URL|FILE --board B [--state-dir D] [--trust PUB.pem] [--health-seconds N] [--json]
+                                                     into the slot not running; the next boot tries it
+  ota status --board B [--state-dir D] [--json]      the slots, the boot chooser, the last install
+  ota boot --board B                                 the file chooser's firmware step (sim board, tests)
+  ota serve DIR [--port N] [--host H]                bundles over HTTP with Range (a lab, the bench)`;
 
 /* node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for misuse. */
 function isUsageError(e: unknown): boolean {

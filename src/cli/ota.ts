@@ -1,6 +1,7 @@
 /* vecgate ota keygen|sign|verify|inspect: the operator's tools for OTA
  * bundles (src/ota/bundle.ts; the format in ota/README.md). One function
- * per subcommand in SUBCOMMANDS; `install` joins them there. */
+ * per subcommand in SUBCOMMANDS; the box's own (install, status, boot,
+ * serve) are in ota-box.ts. */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,7 +21,14 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   sign,
   verify,
   inspect,
+  /* On the box: loaded on use (the board, the boot chooser, the installer). */
+  install: (args) => boxSubcommands().install(args),
+  status: (args) => boxSubcommands().status(args),
+  boot: (args) => boxSubcommands().boot(args),
+  serve: (args) => boxSubcommands().serve(args),
 };
+
+const boxSubcommands = () => (require('./ota-box') as typeof import('./ota-box')).BOX_SUBCOMMANDS;
 
 export async function otaCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;

@@ -14,7 +14,7 @@ import { BootChooser, BootState, bootedSlot, Slot } from './boot-chooser';
 import { BundleSource, HttpOptions, openSource } from './download';
 import { failpoint } from './failpoint';
 import { inWindow, OtaJob, parseJob } from './job';
-import { installBundle, InstallProgress, otherSlot, RetryPolicy } from './install';
+import { installBundle, InstallProgress, otherSlot, RetryPolicy, switchToTrial } from './install';
 import { FINAL_PHASES, Journal, OtaStore, Phase, SlotsFile } from './store';
 
 export interface HealthStatus {
@@ -247,9 +247,7 @@ export class OtaClient {
   }
 
   private async switchTo(j: Journal): Promise<void> {
-    await this.o.chooser.startTrial(j.slot);
-    failpoint('switch');
-    this.journal = this.o.store.advance(j, 'switched');
+    this.journal = await switchToTrial(this.o.store, this.o.chooser, j);
     this.state = await this.o.chooser.read();
     void this.report();
     await this.restartIntoTrial(this.journal);

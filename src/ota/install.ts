@@ -140,6 +140,22 @@ function readBack(fd: number, size: number, expect: Buffer, slotPath: string): v
  * running, resuming a journal of the same job. Returns the journal in phase
  * 'written'. Refusals throw OtaError; the running slot is never touched. */
 export async function installBundle(ctx: InstallContext, resume?: Journal): Promise<Journal> {
+  const unlock = ctx.store.lock();
+  try {
+    return await install(ctx, resume);
+  } finally {
+    unlock();
+  }
+}
+
+/* The boot chooser tries the written slot from the next boot on. */
+export async function switchToTrial(store: OtaStore, chooser: BootChooser, j: Journal): Promise<Journal> {
+  await chooser.startTrial(j.slot);
+  failpoint('switch');
+  return store.advance(j, 'switched');
+}
+
+async function install(ctx: InstallContext, resume?: Journal): Promise<Journal> {
   const retry = { ...DEFAULT_RETRY, ...ctx.retry };
   const target = otherSlot(ctx.booted);
   const slotPath = ctx.slots[target];

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { writeFileAtomic } from '../atomic-file';
-import { VecgateError } from '../errors';
+import { OtaError, VecgateError } from '../errors';
 import type { Slot } from './boot-chooser';
 import type { OtaJob } from './job';
 
@@ -124,6 +124,24 @@ export class OtaStore {
     this.saveSlots(s);
   }
 
+  /* One installer at a time: the agent, or `vecgate ota install` beside it.
+   * A lock left by a process that died (a power cut, a kill) is taken over. */
+  lock(): () => void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const file = this.file('install.lock');
+    for (;;) {
+      try {
+        fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+        return () => fs.rmSync(file, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const pid = Number(fs.readFileSync(file, 'utf8').trim());
+      if (pid > 0 && pid !== process.pid && alive(pid)) throw new OtaError('OTA_BUSY', `another install is under way (process ${pid} holds ${file})`);
+      fs.rmSync(file, { force: true });
+    }
+  }
+
   head(): Buffer | null {
     try {
       return fs.readFileSync(this.file('head.cose'));
@@ -135,5 +153,14 @@ export class OtaStore {
 
   saveHead(bytes: Buffer): void {
     writeFileAtomic(this.file('head.cose'), bytes);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -12,7 +12,7 @@ import { HealthStatus, OtaClient, OtaStateReport } from '../../src/ota/client';
 import { encodeCbor } from '../../src/transport/codec';
 import { signSign1 } from '../../src/transport/cose';
 import { testDir } from '../helpers';
-import { BundleServer } from '../peers/http-server';
+import { BundleServer } from '../../src/ota/serve';
 import { ARCH, BOARD, Box, fileSha256, Keys, makeBox, makeBundle, makeKeys, startServer } from './fixture';
 
 const HEALTHY: HealthStatus = { forwarding: true, broker: true, config: true };

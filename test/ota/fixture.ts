@@ -11,7 +11,7 @@ import { createBundle } from '../../src/ota/bundle';
 import { OtaStore } from '../../src/ota/store';
 import { TrustAnchor } from '../../src/transport/cose';
 import { testDir } from '../helpers';
-import { BundleServer } from '../peers/http-server';
+import { BundleServer } from '../../src/ota/serve';
 
 export const BOARD = 'sim';
 export const ARCH = 'x86_64';

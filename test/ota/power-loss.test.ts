@@ -20,7 +20,7 @@ import { OtaStore } from '../../src/ota/store';
 import { decodeCbor, encodeCbor } from '../../src/transport/codec';
 import { Topics } from '../../src/transport/topics';
 import { CLI, testDir, withoutVariantPin } from '../helpers';
-import { BundleServer } from '../peers/http-server';
+import { BundleServer } from '../../src/ota/serve';
 import { fileSha256, makeBundle, makeImage, makeKeys, startServer } from './fixture';
 
 const CHUNK = 64 * 1024;

@@ -1,7 +1,9 @@
-/* A real HTTP/1.1 server on loopback serving OTA bundles, with Range
- * (RFC 9110 section 14) and the faults a flaky link has: a connection
- * dropped after some bytes, a slow link, a server that ignores Range. It
- * logs every request so a test can see where a download resumed. */
+/* A small HTTP/1.1 server for OTA bundles in a folder, with Range (RFC
+ * 9110 section 14), for a lab or a bench (`vecgate ota serve`, `vecgate
+ * bench ota-install`) and the tests. It can also behave like a flaky link
+ * (a connection dropped after some bytes, a slow link, a server that
+ * ignores Range) and logs every request, so a test sees where a download
+ * resumed. */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -24,14 +26,19 @@ export interface Faults {
 export class BundleServer {
   private server?: http.Server;
   readonly requests: ServedRequest[] = [];
+  /* Keep the request log (tests); a long-running server leaves it off. */
+  logRequests = true;
   faults: Faults = {};
   port = 0;
 
   constructor(private readonly root: string) {}
 
-  async listen(): Promise<void> {
+  async listen(port = 0, host = '127.0.0.1'): Promise<void> {
     this.server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, resolve);
+    });
     this.port = (this.server.address() as { port: number }).port;
   }
 
@@ -43,7 +50,7 @@ export class BundleServer {
     const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1);
     const file = path.join(this.root, path.basename(name));
     const log: ServedRequest = { path: name, range: req.headers.range ?? null, status: 0, bytesSent: 0 };
-    this.requests.push(log);
+    if (this.logRequests) this.requests.push(log);
     let size: number;
     try {
       size = fs.statSync(file).size;
