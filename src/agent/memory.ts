@@ -22,15 +22,15 @@ export function applyHeapPolicy(): void {
 /* Transactions with at least this many items are followed by a collection. */
 export const COLLECT_AFTER_ITEMS = 1000;
 
-let gc: (() => void) | undefined;
+let gc: ((options?: { type: string }) => void) | undefined;
 
 /* Node gives scripts gc() only under --expose-gc; the flag set at run time
  * makes it available to a fresh context, and that function collects the
  * whole heap. */
-export function collectGarbage(): void {
+export function collectGarbage(type: 'major' | 'minor' = 'major'): void {
   if (!gc) {
     v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as () => void;
+    gc = vm.runInNewContext('gc') as (o?: { type: string }) => void;
   }
-  gc();
+  gc({ type });
 }

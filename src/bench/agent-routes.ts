@@ -59,7 +59,7 @@ export function routesDocument(routes: number, version: number): { version: numb
 }
 
 /* mosquitto when the machine has it (the peer a fleet runs), else aedes here. */
-async function startBroker(): Promise<{ url: string; name: string; stop: () => Promise<void> }> {
+export async function startBroker(): Promise<{ url: string; name: string; stop: () => Promise<void> }> {
   if (haveMosquitto()) {
     const m = await Mosquitto.start();
     return { url: m.url, name: 'mosquitto', stop: () => m.close() };
@@ -100,7 +100,7 @@ async function stopAgent(a: Agent): Promise<void> {
 
 /* Resident memory in MB: all of it, the process's own (anonymous) and the
  * file pages (mostly the node binary, shared with any other node process). */
-function rss(pid: number): { total: number; anon: number; file: number } {
+export function rss(pid: number): { total: number; anon: number; file: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
   return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };

@@ -5,6 +5,7 @@ import { espDecrypt } from './esp-decrypt';
 import { espEncrypt } from './esp-encrypt';
 import { ip4Forward } from './ip4-forward';
 import { l2Bridge } from './l2-bridge';
+import { otaInstall } from './ota-install';
 import { pgEthernet } from './pg-ethernet';
 import { AgentScenario, Scenario } from './scenario';
 import { vxlanDecap } from './vxlan-decap';
@@ -23,6 +24,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
 
 export const AGENT_SCENARIOS: Readonly<Record<string, AgentScenario>> = {
   'agent-routes': agentRoutes,
+  'ota-install': otaInstall,
 };
 
 export function scenarioNames(): string[] {

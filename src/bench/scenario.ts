@@ -11,6 +11,7 @@ export interface BenchOptions {
   payload?: number; /* esp-*: bytes of the inner IPv4 packet ESP protects */
   reference?: boolean; /* esp-*: measure OpenSSL's rate too (default true; smoke tests skip it) */
   dataplaneOptions?: string; /* vg_dp_create options */
+  sizeMB?: number; /* ota-install: the bundle's payload in MB */
 }
 
 export interface BenchNode {

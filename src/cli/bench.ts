@@ -29,6 +29,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       routes: { type: 'string' },
       alg: { type: 'string' },
       payload: { type: 'string' },
+      size: { type: 'string' },
     },
   });
   const valid = scenarioNames().join(', ');
@@ -41,7 +42,8 @@ export async function benchCommand(args: string[]): Promise<number> {
   const macs = values.macs ? count(values.macs, '--macs', 1) : undefined;
   const routes = values.routes ? count(values.routes, '--routes', 1) : undefined;
   const payload = values.payload ? count(values.payload, '--payload', 1) : undefined;
-  const result = await scenario({ packets, variant: values.variant, warmupPackets, macs, routes, alg: values.alg, payload });
+  const sizeMB = values.size ? count(values.size, '--size', 1) : undefined;
+  const result = await scenario({ packets, variant: values.variant, warmupPackets, macs, routes, alg: values.alg, payload, sizeMB });
   process.stdout.write((values.json ? JSON.stringify(result) : formatBench(result)) + '\n');
   return 0;
 }
