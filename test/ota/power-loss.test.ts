@@ -200,6 +200,26 @@ describe('ota: power loss at every step of an install (vecgate run, mosquitto, H
     });
   }
 
+  it('a new slot that fails its health check (an item FAILED) is rolled back by the agent, which says why', async () => {
+    const box = makeBox();
+    /* A config the box cannot apply: the health check's "configuration applied" fails. */
+    await op.publishAsync(box.topics.deviceConfig, encodeCbor({ version: 1, items: { 'interfaces/up0': { type: 'af_packet', hostIf: `nosuch${process.pid}` } } }), { qos: 1, retain: true });
+    const r = run(box);
+    const back = otaState(box, (s) => s.phase === 'rolled-back');
+    await op.publishAsync(box.topics.otaJob, encodeCbor({ id: 'unhealthy', url: server.url(bundle.name), healthSeconds: 2 }), { qos: 1, retain: true });
+    const s = await back.catch((e) => assert.fail(`${e.message}\n${r.out().slice(-4000)}`));
+    assert.match(s.error!.reason, /slot B failed its health check within 2 s: the configuration is not applied \(1 item\(s\) FAILED: interfaces\/up0\)/);
+    assert.equal(s.error!.code, 'OTA_HEALTH');
+    assert.deepEqual(s.running, { slot: 'A', version: null });
+    const st = await chooserOf(box).read();
+    assert.deepEqual([st.primary, st.trial], ['A', null]);
+    assert.equal(fileSha256(box.slots.A), box.factory);
+    assert.match(r.out(), /booted slot B[\s\S]*booted slot A/);
+    await stop(r);
+    await op.publishAsync(box.topics.otaJob, Buffer.alloc(0), { qos: 1, retain: true });
+    await op.publishAsync(box.topics.deviceConfig, Buffer.alloc(0), { qos: 1, retain: true });
+  });
+
   it('killed at the first start on the new slot every time: the firmware falls back to A after its tries, and the box reports it', async () => {
     const box = makeBox();
     const first = run(box, 'first-start');
