@@ -8,7 +8,8 @@ import * as path from 'node:path';
 export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.tmp`;
+  /* Per process: two writers (the agent, `vecgate ota` beside it) never share a temporary file. */
+  const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     if (typeof data === 'string') fs.writeSync(fd, data);

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { fsyncDir, writeFileAtomic } from '../atomic-file';
 import type { OtaSpec } from '../board/platform';
 import { VecgateError } from '../errors';
 
@@ -198,35 +199,10 @@ class FileStore implements EnvStore {
   async save(changes: Env): Promise<void> {
     const env = { ...(await this.load()), ...changes };
     for (const [k, v] of Object.entries(env)) if (v === '') delete env[k];
-    await writeFileAtomic(this.where, JSON.stringify(env, null, 2) + '\n');
+    writeFileAtomic(this.where, JSON.stringify(env, null, 2) + '\n', 0o644);
   }
 }
 
-/* tmp, fsync, rename, fsync the directory: the file is the old or the new
- * one after a kill or a power cut, never a mix. */
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await fs.promises.open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.promises.rename(tmp, file);
-  await syncDir(dir);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await fs.promises.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
 
 /* ---- tools ---- */
 
@@ -362,7 +338,7 @@ class GrubStore implements EnvStore {
         await fh.close();
       }
       await fs.promises.rename(tmp, this.where);
-      await syncDir(path.dirname(this.where));
+      fsyncDir(path.dirname(this.where));
     } finally {
       await fs.promises.rm(tmp, { force: true });
     }
