@@ -171,12 +171,12 @@ interface Consoles {
 
 /* The console on the board's tty (or --console-tty) and on the ctl socket
  * (or --cli-socket); "none" turns either off. Loaded after the box forwards. */
-async function startConsoles(agent: Agent, board: Board, opts: RunOptions, log: Logger): Promise<Consoles> {
+async function startConsoles(agent: Agent, board: Board, opts: RunOptions, log: Logger, ota?: OtaRuntime): Promise<Consoles> {
   const { Console } = require('../console/console') as typeof import('../console/console');
   const { listenCtl, DEFAULT_CTL_SOCKET } = require('../console/ctl-server') as typeof import('../console/ctl-server');
   const { SerialConsole } = require('../console/serial') as typeof import('../console/serial');
   const startedAt = Date.now() - Math.round(process.uptime() * 1000);
-  const con = new Console({ dataplane: () => agent.dataplane, agent, logs: logRing(), board: board.name, startedAt });
+  const con = new Console({ dataplane: () => agent.dataplane, agent, logs: logRing(), board: board.name, startedAt, ...(ota ? { ota: () => ota.client.snapshot() } : {}) });
   const socketPath = opts['cli-socket'] ?? DEFAULT_CTL_SOCKET;
   const tty = opts['console-tty'] ?? board.console.tty;
   /* The box forwards without it: a socket that cannot be made is a warning. */
@@ -273,7 +273,7 @@ export async function runCommand(args: string[]): Promise<number> {
       telemetry = new TelemetrySchedule(agent.dataplane, { log: componentLogger(root, 'telemetry') });
       telemetry.start(s.telemetry, async (sample) => void (await agent.publish(agent.topics.telemetry, sample)));
     }
-    consoles = await startConsoles(agent, board, opts, componentLogger(root, 'console'));
+    consoles = await startConsoles(agent, board, opts, componentLogger(root, 'console'), ota);
     tracker = new SummaryTracker(agent.dataplane);
     const stats = componentLogger(root, 'stats');
     const timer = setInterval(() => stats.info(tracker.sample(), 'counters'), opts.interval * 1000);

@@ -6,6 +6,7 @@ import { VecgateError } from '../errors';
 import { AGENT_COMMANDS, AGENT_GROUPS } from './commands/agent';
 import { DATAPLANE_COMMANDS, DATAPLANE_GROUPS, nodeNames } from './commands/dataplane';
 import { IPSEC_COMMANDS, IPSEC_GROUPS } from './commands/ipsec';
+import { OTA_COMMANDS } from './commands/ota';
 import { ConsoleContext } from './context';
 import { ConsoleError } from './errors';
 import { table } from './table';
@@ -45,6 +46,7 @@ export class Console {
     this.tree = new CommandTree<ConsoleContext>({ ...DATAPLANE_GROUPS, ...IPSEC_GROUPS, ...AGENT_GROUPS });
     for (const c of [...DATAPLANE_COMMANDS, ...IPSEC_COMMANDS]) this.tree.add(c);
     if (ctx.agent || ctx.logs) for (const c of AGENT_COMMANDS) this.tree.add(c);
+    if (ctx.ota) for (const c of OTA_COMMANDS) this.tree.add(c);
     this.tree.add({
       path: 'help',
       help: 'the commands there are',

@@ -11,6 +11,7 @@ export interface ConsoleContext {
   agent?: Agent;
   logs?: LogRing;
   board?: string;
+  ota?: () => import('../ota/client').OtaStateReport; /* boards with OTA slots */
   startedAt: number; /* Date.now() at start, for uptime */
   /* Lines a long command (ping) shows as they come; the final output follows. */
   progress?: (line: string) => void;

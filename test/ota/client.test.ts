@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { Console } from '../../src/console/console';
 import { createLogger } from '../../src/log';
 import { simulateBoot, Slot } from '../../src/ota/boot-chooser';
 import { HealthStatus, OtaClient, OtaStateReport } from '../../src/ota/client';
@@ -118,6 +119,17 @@ describe('ota client', function () {
     assert.equal(r2.reboots.length, 0);
     /* And the next boot stays there. */
     assert.equal(await simulateBoot(box.chooser), 'B');
+
+    /* The console says the same. */
+    const con = new Console({ dataplane: () => assert.fail('show ota reads no dataplane'), startedAt: Date.now(), ota: () => r2.client.snapshot() });
+    const shown = await con.run('show ota');
+    assert.equal(shown.ok, true, shown.text);
+    assert.match(shown.text, /running: +slot B \(2\.0\.0\)/);
+    assert.match(shown.text, /slot A: +no record \(factory image, or being written\)\n/);
+    assert.match(shown.text, /slot B: +2\.0\.0, security version 2 \(running\)/);
+    assert.match(shown.text, /update: +job job-1: 2\.0\.0 into slot B: committed/);
+    const none = await new Console({ dataplane: () => assert.fail(), startedAt: Date.now() }).run('show ota');
+    assert.equal(none.ok, false);
 
     /* The same job again (retained, after a reconnect) installs nothing. */
     const before = server.requests.length;
