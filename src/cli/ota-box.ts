@@ -18,6 +18,7 @@ import { openSource } from '../ota/download';
 import { DEFAULT_HEALTH_SECONDS } from '../ota/job';
 import { installBundle, InstallProgress, switchToTrial } from '../ota/install';
 import { loadTrustAnchor, TrustAnchor } from '../transport/cose';
+import { readTls } from '../transport/tls';
 
 function boardAndState(values: { board?: string; 'state-dir'?: string }): { board: Board; ota: BoardOta } {
   if (!values.board) throw new UsageError('needs --board NAME|PATH (its ota section names the slots and the boot chooser)');
@@ -87,7 +88,7 @@ async function install(args: string[]): Promise<number> {
       arch: ota.arch,
       slots: ota.slots,
       booted,
-      source: openSource(where),
+      source: openSource(where, readTls(board.agent.tls, PACKAGE_ROOT)),
       job,
       onProgress: tty ? progressBar(process.stderr, started) : undefined,
     });

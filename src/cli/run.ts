@@ -139,6 +139,8 @@ async function startOta(agent: Agent, board: Board, s: AgentSettings, anchors: i
       const r = spawnSync('systemctl', ['reboot'], { stdio: 'inherit' });
       if (r.status !== 0) spawnSync('reboot', [], { stdio: 'inherit' });
     },
+    /* The fleet's CA and the box's certificate serve its update server too. */
+    http: readTls(s.tls, PACKAGE_ROOT),
     log: log.child({ component: 'ota' }),
   });
   agent.on('topic', (m: import('../transport/mqtt').LinkMessage) => {

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import { Readable } from 'node:stream';
 
 import { OtaError } from '../errors';
@@ -22,11 +23,14 @@ export interface BundleSource {
 }
 
 export interface HttpOptions {
-  ca?: Buffer; /* a CA to trust for https:// beyond the system's */
+  ca?: Buffer; /* a CA to trust for https:// beside the system's (the fleet's own) */
+  cert?: Buffer; /* a client certificate and key, for servers that ask for one */
+  key?: Buffer;
   idleTimeoutMs?: number; /* no byte for this long: the attempt fails (and is retried) */
 }
 
 const MAX_REDIRECTS = 5;
+const TLS_REFUSALS = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL/;
 const IDLE_TIMEOUT_MS = 30_000;
 /* Large reads: fewer, bigger pushes through the verifier. */
 const READ_BYTES = 256 * 1024;
@@ -72,7 +76,8 @@ function get(url: URL, start: number, opts: HttpOptions, signal: AbortSignal | u
   const headers: Record<string, string> = { 'user-agent': 'vecgate-ota' };
   if (start > 0) headers.range = `bytes=${start}-`;
   return new Promise((resolve, reject) => {
-    const req = lib.get(url, { headers, signal, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
+    const tlsOptions = url.protocol === 'https:' ? { ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca.toString()] } : {}), ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}) } : {};
+    const req = lib.get(url, { headers, signal, ...tlsOptions }, (res) => {
       const status = res.statusCode ?? 0;
       const fail = (e: OtaError) => {
         res.resume();
@@ -103,6 +108,8 @@ function get(url: URL, start: number, opts: HttpOptions, signal: AbortSignal | u
     });
     req.on('error', (e: NodeJS.ErrnoException) => {
       if (e.name === 'AbortError') reject(e);
+      /* A certificate the box does not trust will not become trusted by asking again. */
+      else if (TLS_REFUSALS.test(e.code ?? '')) reject(new OtaError('OTA_TLS', `${url}: ${e.message} (${e.code})`));
       else reject(new TransientError(`${url}: ${e.message}`));
     });
     req.setTimeout(opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => req.destroy(new TransientError(`${url}: no answer for ${(opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000} s`)));

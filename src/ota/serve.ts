@@ -6,6 +6,7 @@
  * resumed. */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as path from 'node:path';
 
 export interface ServedRequest {
@@ -25,6 +26,7 @@ export interface Faults {
 
 export class BundleServer {
   private server?: http.Server;
+  private scheme = 'http';
   readonly requests: ServedRequest[] = [];
   /* Keep the request log (tests); a long-running server leaves it off. */
   logRequests = true;
@@ -33,8 +35,11 @@ export class BundleServer {
 
   constructor(private readonly root: string) {}
 
-  async listen(port = 0, host = '127.0.0.1'): Promise<void> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
+  /* With `tls` (a PEM key and certificate), https. */
+  async listen(port = 0, host = '127.0.0.1', tls?: { key: Buffer; cert: Buffer }): Promise<void> {
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
+    this.server = tls ? https.createServer(tls, handle) : http.createServer(handle);
+    this.scheme = tls ? 'https' : 'http';
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, resolve);
@@ -43,7 +48,7 @@ export class BundleServer {
   }
 
   url(file: string): string {
-    return `http://127.0.0.1:${this.port}/${file}`;
+    return `${this.scheme}://127.0.0.1:${this.port}/${file}`;
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -3,6 +3,7 @@
  * reading the journal after the simulated firmware chose a slot, which is
  * what a box does after a reboot. */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -303,6 +304,41 @@ describe('ota client', function () {
       await sendJob(r, signSign1(job({ id: 'signed' }), keys.privateKey));
       assert.equal(box.store.journal()?.phase, 'switched');
     });
+  });
+
+  it('downloads over HTTPS from a server the fleet\'s CA signed, and refuses one it did not', async function () {
+    if (spawnSync('sh', ['-c', 'command -v openssl']).status !== 0) this.skip();
+    const pki = testDir('ota-pki');
+    const sh = (cmd: string) => {
+      const r = spawnSync('bash', ['-c', cmd], { cwd: pki, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
+    };
+    const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
+    for (const ca of ['fleet', 'other']) sh(`openssl req -x509 ${ec} -keyout ${ca}-ca.key -out ${ca}-ca.pem -days 2 -subj /CN=${ca}-ca`);
+    sh(`openssl req ${ec} -keyout server.key -out server.csr -subj /CN=127.0.0.1`);
+    sh(`openssl x509 -req -in server.csr -CA fleet-ca.pem -CAkey fleet-ca.key -CAcreateserial -out server.pem -days 2 -extfile <(printf 'subjectAltName=IP:127.0.0.1')`);
+    const secure = new BundleServer(dir);
+    await secure.listen(0, '127.0.0.1', { key: fs.readFileSync(path.join(pki, 'server.key')), cert: fs.readFileSync(path.join(pki, 'server.pem')) });
+    try {
+      const url = secure.url(v2.name);
+      assert.match(url, /^https:/);
+      const box = makeBox();
+      const r = await start(box, undefined, { http: { ca: fs.readFileSync(path.join(pki, 'fleet-ca.pem')) } });
+      await sendJob(r, job({ url }));
+      assert.equal(box.store.journal()?.phase, 'switched');
+      assert.equal(fileSha256(box.slots.B), v2.sha256);
+
+      const wrong = makeBox();
+      const w = await start(wrong, undefined, { http: { ca: fs.readFileSync(path.join(pki, 'other-ca.pem')) } });
+      await sendJob(w, job({ url }));
+      const j = wrong.store.journal()!;
+      assert.equal(j.phase, 'failed');
+      assert.equal(j.error!.code, 'OTA_TLS', j.error!.reason);
+      assert.match(j.error!.reason, /certificate/);
+      await assertUntouched(wrong);
+    } finally {
+      await secure.close();
+    }
   });
 
   it('waits for the maintenance window to restart', async () => {
