@@ -1,4 +1,5 @@
 /* Shared by the tests: they use the real native build, never a mock. */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,6 +7,18 @@ import * as path from 'node:path';
 import { PACKAGE_ROOT } from '../src/dataplane/paths';
 
 export const CLI = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/* `vecgate ARGS` as a separate process, as an operator runs it; `env` adds to (or, as '', blanks) the environment. */
+export function vecgate(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 /* A short finite stream through the drop chain: pg -> ethernet-input -> drop. */
 export function dropStream(name: string, count: number): string {

@@ -7,22 +7,13 @@ import mqtt from 'mqtt';
 
 import { TelemetrySample } from '../../src/telemetry/collect';
 import { decodeCbor } from '../../src/transport/codec';
-import { CLI, testDir } from '../helpers';
+import { CLI, testDir, vecgate } from '../helpers';
 
 /* What a newcomer sees: `npm start` (run --board sim) brings up an embedded
  * broker holding the sample document and configures itself; `vecgate config
  * push` changes it and prints the box's answer. Separate processes, as an
  * operator has them. */
-function vecgate(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, VECGATE_VARIANT: '' } });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => vecgate(args, { VECGATE_VARIANT: '' });
 
 describe('cli: npm start and config push', function () {
   this.timeout(30_000);
@@ -71,7 +62,7 @@ describe('cli: npm start and config push', function () {
       file,
       ['version: 2', 'items:', '  interfaces/uplink0:', '    type: loopback', '    addresses: [198.18.0.1/24]', '  routes/0/172.16.0.0/12:', '    nextHops:', '      - interface: uplink0', ''].join('\n'),
     );
-    const r = await vecgate(['config', 'push', file, '--device', 'sim-1', '--fleet', 'demo', '--broker', url]);
+    const r = await run(['config', 'push', file, '--device', 'sim-1', '--fleet', 'demo', '--broker', url]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /device sim-1 applied version 2: 3 CONFIGURED, 13 REMOVED/);
     assert.doesNotMatch(r.stdout, /PENDING/);
@@ -80,7 +71,7 @@ describe('cli: npm start and config push', function () {
   it('config push of a bad document exits 1 naming the path; the box keeps version 2', async () => {
     const file = path.join(dir, 'bad.json');
     fs.writeFileSync(file, JSON.stringify({ version: 3, items: { 'interfaces/uplink0': { type: 'loopback', mtu: 99999 } } }));
-    const r = await vecgate(['config', 'push', file, '--device', 'sim-1', '--fleet', 'demo', '--broker', url]);
+    const r = await run(['config', 'push', file, '--device', 'sim-1', '--fleet', 'demo', '--broker', url]);
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /refused the document \(device\); it still runs version 2/);
     assert.match(r.stdout, /items\["interfaces\/uplink0"\]\.mtu: must be an integer in 68\.\.9000/);
@@ -101,7 +92,7 @@ describe('cli: npm start and config push', function () {
 
   it('config push to an unreachable broker times out with the reason', async () => {
     const file = path.join(dir, 'next.yaml');
-    const r = await vecgate(['config', 'push', file, '--device', 'sim-1', '--broker', 'mqtt://127.0.0.1:1', '--timeout', '1']);
+    const r = await run(['config', 'push', file, '--device', 'sim-1', '--broker', 'mqtt://127.0.0.1:1', '--timeout', '1']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /broker mqtt:\/\/127\.0\.0\.1:1 not reached/);
   });
@@ -115,7 +106,7 @@ describe('cli: signed documents end to end (keygen, sign, push)', function () {
   let url = '';
 
   before(async () => {
-    const k = await vecgate(['config', 'keygen', '--out', dir, '--name', 'fleet']);
+    const k = await run(['config', 'keygen', '--out', dir, '--name', 'fleet']);
     assert.equal(k.status, 0, k.stderr);
     /* A board that trusts that key and takes nothing unsigned. */
     const sim = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'board', 'sim.json'), 'utf8'));
@@ -139,13 +130,13 @@ describe('cli: signed documents end to end (keygen, sign, push)', function () {
   it('applies a document signed with the anchor\'s key and refuses an unsigned one', async () => {
     const doc = path.join(dir, 'doc.json');
     fs.writeFileSync(doc, JSON.stringify({ version: 5, items: { 'interfaces/lan0': { type: 'loopback', addresses: ['10.5.0.1/24'] } } }));
-    const s = await vecgate(['config', 'sign', doc, '--key', path.join(dir, 'fleet.key.pem'), '--out', path.join(dir, 'doc.cbor')]);
+    const s = await run(['config', 'sign', doc, '--key', path.join(dir, 'fleet.key.pem'), '--out', path.join(dir, 'doc.cbor')]);
     assert.equal(s.status, 0, s.stderr);
-    const ok = await vecgate(['config', 'push', path.join(dir, 'doc.cbor'), '--device', 'signed-1', '--broker', url]);
+    const ok = await run(['config', 'push', path.join(dir, 'doc.cbor'), '--device', 'signed-1', '--broker', url]);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /applied version 5: 2 CONFIGURED/);
     fs.writeFileSync(doc, JSON.stringify({ version: 6, items: {} }));
-    const bad = await vecgate(['config', 'push', doc, '--device', 'signed-1', '--broker', url]);
+    const bad = await run(['config', 'push', doc, '--device', 'signed-1', '--broker', url]);
     assert.equal(bad.status, 1);
     assert.match(bad.stdout, /still runs version 5/);
     assert.match(bad.stdout, /signature: unsigned document, and this device requires a signature/);

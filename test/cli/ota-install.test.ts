@@ -5,19 +5,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { CLI, testDir } from '../helpers';
+import { CLI, testDir, vecgate } from '../helpers';
 import { fileSha256, makeBundle, makeImage, makeKeys } from '../ota/fixture';
 
-function vecgate(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, VECGATE_SLOT: '' } });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => vecgate(args, { VECGATE_SLOT: '' });
 
 describe('cli: vecgate ota install, status, boot, serve', function () {
   this.timeout(60_000);
@@ -55,22 +46,22 @@ describe('cli: vecgate ota install, status, boot, serve', function () {
   }
 
   it('installs a file into the slot not running and has the next boot try it; status shows it', async () => {
-    const r = await vecgate(['ota', 'install', v2.file, '--board', board, '--state-dir', state, '--json']);
+    const r = await run(['ota', 'install', v2.file, '--board', board, '--state-dir', state, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.slot, 'B');
     assert.equal(out.version, '2.0.0');
     assert.ok(out.mbPerSecond > 0);
     assert.equal(fileSha256(slotB), v2.sha256);
-    const s = await vecgate(['ota', 'status', '--board', board, '--state-dir', state]);
+    const s = await run(['ota', 'status', '--board', board, '--state-dir', state]);
     assert.equal(s.status, 0, s.stderr);
     assert.match(s.stdout, /running slot A, primary A, trying B \(0 of 2 boots\)/);
     assert.match(s.stdout, /slot B .*vecgate-runtime 2\.0\.0, security version 2/);
     assert.match(s.stdout, /last install: job cli-.*2\.0\.0 into slot B: switched/);
-    const b = await vecgate(['ota', 'boot', '--board', board, '--state-dir', state]);
+    const b = await run(['ota', 'boot', '--board', board, '--state-dir', state]);
     assert.equal(b.stdout.trim(), 'B');
     /* On trial and not committed: a second install must wait for the health check. */
-    const again = await vecgate(['ota', 'install', v1.file, '--board', board, '--state-dir', state]);
+    const again = await run(['ota', 'install', v1.file, '--board', board, '--state-dir', state]);
     assert.equal(again.status, 1);
     assert.match(again.stderr, /slot B is on trial and not yet committed/);
     assert.equal(fileSha256(slotB), v2.sha256);
@@ -82,14 +73,14 @@ describe('cli: vecgate ota install, status, boot, serve', function () {
     fs.writeFileSync(otherPub, other.publicPem);
     const fresh = path.join(dir, 'state2');
     const b2 = boardNo(2);
-    const r = await vecgate(['ota', 'install', v1.file, '--board', b2, '--state-dir', fresh, '--trust', otherPub]);
+    const r = await run(['ota', 'install', v1.file, '--board', b2, '--state-dir', fresh, '--trust', otherPub]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /OTA_SIGNATURE: signature does not verify/);
     assert.ok(!fs.existsSync(path.join(dir, 'slot-b2')), 'slot B was not touched');
-    const missing = await vecgate(['ota', 'install', path.join(dir, 'nope.vgb'), '--board', b2, '--state-dir', fresh]);
+    const missing = await run(['ota', 'install', path.join(dir, 'nope.vgb'), '--board', b2, '--state-dir', fresh]);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /nope\.vgb: ENOENT/);
-    const st = await vecgate(['ota', 'status', '--board', b2, '--state-dir', fresh, '--json']);
+    const st = await run(['ota', 'status', '--board', b2, '--state-dir', fresh, '--json']);
     assert.deepEqual((({ primary, trial }) => ({ primary, trial }))(JSON.parse(st.stdout)), { primary: 'A', trial: null });
   });
 
@@ -119,7 +110,7 @@ describe('cli: vecgate ota install, status, boot, serve', function () {
       assert.equal(res.status, 206);
       assert.equal(res.headers.get('content-range'), `bytes 100-${fs.statSync(v1.file).size - 1}/${fs.statSync(v1.file).size}`);
       await res.arrayBuffer();
-      const r = await vecgate(['ota', 'install', `${url}/${v1.name}`, '--board', boardNo(4), '--state-dir', path.join(dir, 'state4')]);
+      const r = await run(['ota', 'install', `${url}/${v1.name}`, '--board', boardNo(4), '--state-dir', path.join(dir, 'state4')]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(fileSha256(path.join(dir, 'slot-b4')), v1.sha256);
     } finally {
