@@ -211,6 +211,18 @@ typedef struct {
  * VG_ROUTE_* flag). */
 int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
                      const vg_next_hop_t *nh, uint32_t n_nh, uint32_t flags);
+/* A route of vg_ip4_route_add_many: vg_ip4_route_add's arguments, its next
+ * hops nh[first_nh .. first_nh + n_nh - 1] of the call's array. */
+typedef struct {
+  uint32_t vrf, prefix, len, flags;
+  uint32_t first_nh, n_nh;
+} vg_ip4_route_req_t;
+/* Adds n routes as vg_ip4_route_add would, one after the other, under one
+ * barrier; results[i] is what vg_ip4_route_add would have returned for
+ * routes[i] (a failed route leaves the others to go in; vg_last_error names
+ * the last failure only). Returns how many went in. */
+int vg_ip4_route_add_many(vg_dp_t *dp, const vg_ip4_route_req_t *routes, uint32_t n,
+                          const vg_next_hop_t *nh, uint32_t n_nh, int32_t *results);
 int vg_ip4_route_delete(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len);
 int vg_ip4_neighbor_add(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, const uint8_t *mac,
                         int is_static);

@@ -157,7 +157,8 @@ static int next_hop_adj(vg_main_t *dp, vg_fib_t *fib, const vg_next_hop_t *nh) {
   return nh->addr ? vg_adj_neighbor(dp, sw, nh->addr) : vg_adj_glean(dp, sw);
 }
 
-int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
+/* vg_ip4_route_add's work, the caller holding the lock and the barrier. */
+static int route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
                      const vg_next_hop_t *nh, uint32_t n_nh, uint32_t flags) {
   if (len > 32) return vg_error(VG_E_INVAL, "route %u.%u.%u.%u/%u: length above 32", A4(prefix), len);
   if ((flags && n_nh) || (!flags && !n_nh) || flags > VG_ROUTE_PROHIBIT)
@@ -166,24 +167,49 @@ int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
   if (n_nh > VG_LB_MAX_BUCKETS)
     return vg_error(VG_E_LIMIT, "route %u.%u.%u.%u/%u: at most %d next hops", A4(prefix), len,
                     VG_LB_MAX_BUCKETS);
-  lock(dp);
   vg_fib_t *fib = vg_fib_get(dp, vrf, 1);
-  if (!fib) return unlock(dp, VG_E_NOMEM);
+  if (!fib) return VG_E_NOMEM;
   vg_route_t *old = vg_fib_route_find(fib, prefix, len);
   if (old && (old->source == VG_ROUTE_SOURCE_CONNECTED || old->source == VG_ROUTE_SOURCE_LOCAL))
-    return unlock(dp, vg_error(VG_E_EXISTS, "route %u.%u.%u.%u/%u belongs to an interface address",
-                               A4(prefix & net_mask(len)), len));
+    return vg_error(VG_E_EXISTS, "route %u.%u.%u.%u/%u belongs to an interface address",
+                    A4(prefix & net_mask(len)), len);
   uint32_t adjs[VG_LB_MAX_BUCKETS], weights[VG_LB_MAX_BUCKETS];
   for (uint32_t i = 0; i < n_nh; i++) {
     int a = next_hop_adj(dp, fib, &nh[i]);
-    if (a < 0) return unlock(dp, a);
+    if (a < 0) return a;
     adjs[i] = (uint32_t)a;
     weights[i] = nh[i].weight;
   }
   if (flags) adjs[0] = flags == VG_ROUTE_DROP ? dp->ip4->adj_drop : dp->ip4->adj_prohibit;
   int lb = vg_lb_create(dp, adjs, weights, n_nh ? n_nh : 1, n_nh ? nh : NULL);
-  if (lb < 0) return unlock(dp, lb);
-  return unlock(dp, vg_fib_route_set(dp, fib, prefix, len, VG_ROUTE_SOURCE_CONFIGURED, (uint32_t)lb));
+  if (lb < 0) return lb;
+  return vg_fib_route_set(dp, fib, prefix, len, VG_ROUTE_SOURCE_CONFIGURED, (uint32_t)lb);
+}
+
+int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len,
+                     const vg_next_hop_t *nh, uint32_t n_nh, uint32_t flags) {
+  lock(dp);
+  return unlock(dp, route_add(dp, vrf, prefix, len, nh, n_nh, flags));
+}
+
+/* One barrier for them all: with the dataplane running, a barrier costs
+ * more than adding a route (the threads must reach the end of a frame, or
+ * wake from their idle sleep). */
+int vg_ip4_route_add_many(vg_dp_t *dp, const vg_ip4_route_req_t *routes, uint32_t n,
+                          const vg_next_hop_t *nh, uint32_t n_nh, int32_t *results) {
+  int added = 0;
+  lock(dp);
+  for (uint32_t i = 0; i < n; i++) {
+    const vg_ip4_route_req_t *r = &routes[i];
+    if (r->first_nh > n_nh || r->n_nh > n_nh - r->first_nh)
+      results[i] = vg_error(VG_E_INVAL, "route %u: next hops %u..%u past the %u given", i, r->first_nh,
+                            r->first_nh + r->n_nh, n_nh);
+    else
+      results[i] = route_add(dp, r->vrf, r->prefix, r->len, r->n_nh ? nh + r->first_nh : NULL, r->n_nh,
+                             r->flags);
+    if (results[i] >= 0) added++;
+  }
+  return unlock(dp, added);
 }
 
 int vg_ip4_route_delete(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len) {

@@ -536,3 +536,45 @@ TEST(ip4_tables_read_back) {
   vg_pcap_file_t *a = NULL, *b = NULL;
   done(&r, a, b);
 }
+
+/* Many routes in one call: each result as vg_ip4_route_add would give it, a
+ * bad route leaving the others in, next hops taken from the shared array. */
+TEST(ip4_route_add_many) {
+  router_t r;
+  REQUIRE(router(&r) == 0);
+  REQUIRE(vg_dp_start(r.dp) == 0); /* the barrier taken once, with threads to park */
+  vg_next_hop_t nh[3] = {{IP(10, 2, 0, 2), VG_NONE, 1}, {IP(10, 1, 0, 2), VG_NONE, 2}, {IP(10, 2, 0, 2), VG_NONE, 1}};
+  vg_ip4_route_req_t req[6] = {
+      {0, IP(198, 51, 100, 0), 24, 0, 0, 2},                /* ECMP: nh[0], nh[1] */
+      {0, IP(203, 0, 113, 0), 24, VG_ROUTE_DROP, 0, 0},     /* no next hops */
+      {0, IP(192, 0, 2, 0), 33, 0, 2, 1},                   /* length above 32 */
+      {0, IP(10, 2, 0, 0), 24, 0, 2, 1},                    /* an interface's network */
+      {0, IP(192, 0, 2, 0), 24, 0, 2, 2},                   /* next hops past the array */
+      {0, IP(100, 64, 0, 0), 10, 0, 2, 1},                  /* nh[2] */
+  };
+  int32_t res[6];
+  CHECK_EQ(vg_ip4_route_add_many(r.dp, req, 6, nh, 3, res), 3);
+  CHECK(res[0] == 0 && res[1] == 0 && res[5] == 0);
+  CHECK(res[2] == VG_E_INVAL && res[3] == VG_E_EXISTS && res[4] == VG_E_INVAL);
+  CHECK(strstr(vg_last_error(), "past the 3 given") != NULL); /* the last failure's */
+  int nr = vg_ip4_route_dump(r.dp, 0, NULL, 0);
+  REQUIRE(nr > 0);
+  vg_ip4_route_info_t *routes = calloc((size_t)nr, sizeof *routes);
+  REQUIRE(routes != NULL);
+  CHECK_EQ(vg_ip4_route_dump(r.dp, 0, routes, (uint32_t)nr), nr);
+  int ecmp = 0, drop = 0, cgn = 0, bad = 0;
+  for (int i = 0; i < nr; i++) {
+    vg_ip4_route_info_t *ri = &routes[i];
+    if (ri->prefix == IP(198, 51, 100, 0))
+      ecmp = ri->n_paths == 2 && ri->paths[1].addr == IP(10, 1, 0, 2) && ri->paths[1].weight == 2;
+    if (ri->prefix == IP(203, 0, 113, 0)) drop = ri->flags == VG_ROUTE_DROP && ri->n_paths == 0;
+    if (ri->prefix == IP(100, 64, 0, 0)) cgn = ri->len == 10 && ri->n_paths == 1 && ri->paths[0].addr == IP(10, 2, 0, 2);
+    if (ri->prefix == IP(192, 0, 2, 0)) bad = 1;
+    if (ri->prefix == IP(10, 2, 0, 0) && ri->len == 24) CHECK_EQ(ri->source, VG_ROUTE_SOURCE_CONNECTED);
+  }
+  CHECK(ecmp && drop && cgn && !bad);
+  free(routes);
+  vg_dp_stop(r.dp);
+  vg_pcap_file_t *a = NULL, *b = NULL;
+  done(&r, a, b);
+}

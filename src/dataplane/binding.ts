@@ -237,6 +237,9 @@ const PROTOTYPES = {
   vg_interface_del_ip4: 'int vg_interface_del_ip4(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, uint32_t len)',
   vg_ip4_route_add:
     'int vg_ip4_route_add(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len, const vg_next_hop_t *nh, uint32_t n_nh, uint32_t flags)',
+  /* routes: vg_ip4_route_req_t[n], nh: vg_next_hop_t[n_nh], as flat u32 arrays (Dataplane.ip4RouteAddMany). */
+  vg_ip4_route_add_many:
+    'int vg_ip4_route_add_many(vg_dp_t *dp, const void *routes, uint32_t n, const void *nh, uint32_t n_nh, _Out_ int32_t *results)',
   vg_ip4_route_delete: 'int vg_ip4_route_delete(vg_dp_t *dp, uint32_t vrf, uint32_t prefix, uint32_t len)',
   vg_ip4_neighbor_add:
     'int vg_ip4_neighbor_add(vg_dp_t *dp, uint32_t sw_if_index, uint32_t addr, const uint8_t *mac, int is_static)',

@@ -1,8 +1,8 @@
 /* routes/<vrf>/<prefix> -> a FIB entry. A next hop naming its interface
  * needs that interface; a bare next hop needs an address whose network
  * holds it (the dataplane resolves it through that network). */
-import { RouteInfo } from '../dataplane/dataplane';
-import { Dependency, Descriptor, RetrieveContext } from '../scheduler/descriptor';
+import { NextHop, RouteInfo, RouteSpec } from '../dataplane/dataplane';
+import { ApplyContext, Dependency, Descriptor, RetrieveContext } from '../scheduler/descriptor';
 import { RouteConfig, RouteNextHop, sharedHops, validateRoute, validateRouteName } from '../models/route';
 import { addressCovers } from './interface';
 
@@ -17,6 +17,14 @@ function configOf(ctx: RetrieveContext, vrf: number, r: RouteInfo): RouteConfig 
   const cfg: RouteConfig = { vrf, prefix: r.prefix, nextHops };
   if (r.action) cfg.action = r.action;
   return cfg;
+}
+
+function hopsOf(ctx: ApplyContext, v: RouteConfig): NextHop[] {
+  return v.nextHops.map((h) => ({
+    via: h.via,
+    swIfIndex: h.interface === undefined ? undefined : ctx.ifIndex(h.interface),
+    weight: h.weight,
+  }));
 }
 
 export const routeDescriptor: Descriptor<RouteConfig> = {
@@ -41,12 +49,23 @@ export const routeDescriptor: Descriptor<RouteConfig> = {
     return deps;
   },
   create(ctx, _key, v) {
-    const hops = v.nextHops.map((h) => ({
-      via: h.via,
-      swIfIndex: h.interface === undefined ? undefined : ctx.ifIndex(h.interface),
-      weight: h.weight,
-    }));
-    ctx.dp.ip4RouteAdd(v.prefix, hops, { vrf: v.vrf, action: v.action });
+    ctx.dp.ip4RouteAdd(v.prefix, hopsOf(ctx, v), { vrf: v.vrf, action: v.action });
+  },
+  /* A document's routes go in by the slice, one dataplane call each (ip4RouteAddMany). */
+  createMany(ctx, items) {
+    const errors: (unknown | undefined)[] = new Array(items.length).fill(undefined);
+    const specs: RouteSpec[] = [];
+    const sent: number[] = [];
+    items.forEach(({ value: v }, i) => {
+      try {
+        specs.push({ prefix: v.prefix, nextHops: hopsOf(ctx, v), vrf: v.vrf, action: v.action });
+        sent.push(i);
+      } catch (e) {
+        errors[i] = e;
+      }
+    });
+    ctx.dp.ip4RouteAddMany(specs).forEach((e, k) => (errors[sent[k]!] = e));
+    return errors;
   },
   delete: (ctx, _key, v) => ctx.dp.ip4RouteDelete(v.prefix, v.vrf),
   /* Adding over an existing prefix replaces its next hops in one step. */

@@ -49,6 +49,11 @@ export interface Descriptor<V = any> {
   share?(value: V): V;
   derived?(key: string, value: V): DerivedItem[];
   create(ctx: ApplyContext, key: string, value: V): void;
+  /* Optional: create for many items at once, where the dataplane takes
+   * them in one call (one barrier): what each threw, undefined where it
+   * went in. The scheduler hands it runs of creates whose dependencies are
+   * already in. */
+  createMany?(ctx: ApplyContext, items: readonly { key: string; value: V }[]): (unknown | undefined)[];
   delete(ctx: ApplyContext, key: string, value: V): void;
   /* In place; without it every change is a delete and a create. */
   update?(ctx: ApplyContext, key: string, old: V, value: V): void;

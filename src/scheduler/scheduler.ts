@@ -6,7 +6,7 @@ import { DataplaneError, VecgateError } from '../errors';
 import { isValidDocument, validateDocument } from '../models/document';
 import { defaultRegistry } from '../descriptors';
 import { ApplyContext, RetrieveContext } from './descriptor';
-import { AppliedItem, Item, KeyLists, kindOf, Operation, Plan, plan } from './plan';
+import { AppliedItem, Item, KeyLists, kindOf, Operation, Plan, plan, PlannedOp } from './plan';
 import { Registry } from './registry';
 
 export type ItemStateName = 'CONFIGURED' | 'PENDING' | 'FAILED' | 'REMOVED';
@@ -263,34 +263,82 @@ export class Scheduler {
   }
 
   private runApplies(ctx: ApplyContext, p: Plan, txn: Transaction, stuck: Set<string>): void {
-    for (const op of p.applies) {
-      if (stuck.has(op.key)) continue;
-      const item = op.item!;
+    const ops = p.applies;
+    for (let i = 0; i < ops.length; ) {
+      const op = ops[i]!;
+      if (stuck.has(op.key)) {
+        i++;
+        continue;
+      }
       /* A dependency that failed in this transaction leaves this one waiting. */
       const missing = op.depKeys.find((k) => !this.applied.has(k));
       if (missing !== undefined) {
         const reason = `waiting for ${missing} (${this.states.get(missing)?.state ?? 'PENDING'})`;
         this.states.set(op.key, { state: 'PENDING', reason });
         txn.items.push({ key: op.key, operation: op.operation, result: 'PENDING', reason });
+        i++;
         continue;
       }
+      const run = this.createRun(ops, i, stuck);
+      if (run.length > 1) {
+        let errors: unknown[];
+        try {
+          errors = op.item!.descriptor.createMany!(ctx, run.map((o) => ({ key: o.key, value: o.item!.value })));
+        } catch (e) {
+          errors = run.map(() => e ?? new Error('failed'));
+        }
+        run.forEach((o, k) => this.settle(o, txn, errors[k]));
+        i += run.length;
+        continue;
+      }
+      let error: unknown;
       try {
+        const item = op.item!;
         if (op.operation === 'create') item.descriptor.create(ctx, op.key, item.value);
         else item.descriptor.update!(ctx, op.key, this.applied.get(op.key)!.item.value, item.value);
-        this.applied.set(op.key, { item, depKeys: op.depKeys });
-        this.states.set(op.key, CONFIGURED);
-        this.attempts.delete(op.key);
-        txn.items.push({ key: op.key, operation: op.operation, result: 'CONFIGURED' });
       } catch (e) {
-        const retriable = (item.descriptor.retriable ?? defaultRetriable)(e);
-        const n = (this.attempts.get(op.key) ?? 0) + 1;
-        const again = retriable && n < this.retry.attempts;
-        if (again) this.attempts.set(op.key, n);
-        else this.attempts.delete(op.key);
-        this.states.set(op.key, { state: 'FAILED', error: message(e), ...(again ? { retry: n } : {}) });
-        txn.items.push({ key: op.key, operation: op.operation, result: 'FAILED', error: message(e) });
+        error = e ?? new Error('failed');
       }
+      this.settle(op, txn, error);
+      i++;
     }
+  }
+
+  /* ops[from] and the creates after it of the same kind that can go in
+   * together: the kind takes many at once and each one's dependencies are
+   * in before any of them is made. */
+  private createRun(ops: readonly PlannedOp[], from: number, stuck: Set<string>): PlannedOp[] {
+    const first = ops[from]!;
+    const d = first.item!.descriptor;
+    if (first.operation !== 'create' || !d.createMany) return [first];
+    const run = [first];
+    for (let i = from + 1; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.operation !== 'create' || op.item!.descriptor !== d || stuck.has(op.key)) break;
+      if (!op.depKeys.every((k) => this.applied.has(k))) break;
+      run.push(op);
+    }
+    return run;
+  }
+
+  /* An apply's outcome (error undefined: it went in): CONFIGURED, or FAILED
+   * and retried later when the error may pass. */
+  private settle(op: PlannedOp, txn: Transaction, error: unknown): void {
+    const item = op.item!;
+    if (error === undefined) {
+      this.applied.set(op.key, { item, depKeys: op.depKeys });
+      this.states.set(op.key, CONFIGURED);
+      this.attempts.delete(op.key);
+      txn.items.push({ key: op.key, operation: op.operation, result: 'CONFIGURED' });
+      return;
+    }
+    const retriable = (item.descriptor.retriable ?? defaultRetriable)(error);
+    const n = (this.attempts.get(op.key) ?? 0) + 1;
+    const again = retriable && n < this.retry.attempts;
+    if (again) this.attempts.set(op.key, n);
+    else this.attempts.delete(op.key);
+    this.states.set(op.key, { state: 'FAILED', error: message(error), ...(again ? { retry: n } : {}) });
+    txn.items.push({ key: op.key, operation: op.operation, result: 'FAILED', error: message(error) });
   }
 
   /* Items that wait on something: recorded when they start waiting or wait

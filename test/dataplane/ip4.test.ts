@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 
-import { Dataplane, parsePrefix } from '../../src/dataplane/dataplane';
+import { Dataplane, parsePrefix, RouteSpec } from '../../src/dataplane/dataplane';
 import { DataplaneError, VecgateError } from '../../src/errors';
 import { withoutVariantPin } from '../helpers';
 
@@ -107,6 +107,32 @@ describe('dataplane IPv4 through the binding', () => {
     assert.throws(() => dp.ip4RouteAdd('10.0.0.0/33', []), VecgateError);
     assert.throws(() => parsePrefix('10.0.0.256/8'), /not an IPv4 address/);
     assert.equal(dp.ip4Fib(), before);
+  });
+
+  it('adds many routes a slice to a call on a running dataplane, each refusal with its own reason', () => {
+    const a = port('wan0');
+    dp.interfaceAddIp4(a, '192.0.2.1/24');
+    dp.ip4NeighborAdd(a, '192.0.2.254', '02:00:00:00:00:fe');
+    dp.start();
+    const via = [{ via: '192.0.2.254' }];
+    const routes: RouteSpec[] = [];
+    for (let i = 0; i < 600; i++) routes.push({ prefix: `10.${i >> 8}.${i & 255}.0/24`, nextHops: via });
+    routes[3] = { prefix: '10.0.3.0/33', nextHops: via }; /* refused before the call */
+    routes[300] = { prefix: '192.0.2.0/24', nextHops: [], action: 'drop' }; /* refused by the dataplane */
+    routes[301] = { prefix: '10.1.45.0/24', nextHops: [{ via: '172.16.0.1' }] };
+    routes[599] = { prefix: '198.51.100.0/24', nextHops: [{ via: '192.0.2.254', weight: 3 }, { via: '192.0.2.9', swIfIndex: a }], vrf: 0 };
+    const errors = dp.ip4RouteAddMany(routes);
+    assert.equal(errors.length, 600);
+    assert.deepEqual(errors.flatMap((e, i) => (e ? [i] : [])), [3, 300, 301]);
+    assert.ok(errors[3] instanceof VecgateError);
+    assert.match(errors[300]!.message, /belongs to an interface address/);
+    assert.match(errors[301]!.message, /172\.16\.0\.1 is not on an attached network/);
+    const configured = dp.ip4Routes().filter((r) => r.source === 'configured');
+    assert.equal(configured.length, 597);
+    const ecmp = configured.find((r) => r.prefix === '198.51.100.0/24')!.nextHops;
+    assert.deepEqual(ecmp.map((h) => [h.via, h.swIfIndex, h.weight]), [['192.0.2.254', undefined, 3], ['192.0.2.9', a, 1]]);
+    assert.match(dp.ip4Fib(), /^10\.2\.86\.0\/24 static neighbor via 192\.0\.2\.254 wan0$/m);
+    assert.deepEqual(dp.ip4RouteAddMany([]), []);
   });
 
   it('sub-interfaces and MACs', () => {

@@ -69,3 +69,62 @@ describe('KV scheduler retries and new kinds', () => {
     assert.throws(() => sched.apply(doc), /items\["flaky\/one"\]: unknown kind flaky/);
   });
 });
+
+/* A kind that takes many items a call (as routes do): loopbacks, named by key. */
+function batchKind(calls: string[][]): Descriptor<{ after?: string }> {
+  const make = (ctx: { dp: Dataplane }, key: string) => {
+    if (key.endsWith('/bad')) throw new Error(`${key} refused`);
+    ctx.dp.loopbackCreate(key.replace('/', '-'));
+  };
+  return {
+    name: 'batch',
+    validateName: () => undefined,
+    validate: (v: unknown, path: string) => object(v, path, ['after']) as { after?: string },
+    dependencies: (_key, v) => (v.after ? [`batch/${v.after}`] : []),
+    create(ctx, key) {
+      calls.push([key]);
+      make(ctx, key);
+    },
+    createMany(ctx, items) {
+      calls.push(items.map((i) => i.key));
+      return items.map(({ key }) => {
+        try {
+          make(ctx, key);
+          return undefined;
+        } catch (e) {
+          return e;
+        }
+      });
+    },
+    delete: (ctx, key) => ctx.dp.interfaceDelete(ctx.ifIndex(key.replace('/', '-'))),
+  };
+}
+
+describe('KV scheduler: kinds that create many items a call', () => {
+  let dp: Dataplane;
+  let sched: Scheduler;
+  beforeEach(() => {
+    withoutVariantPin();
+    dp = Dataplane.open({ options: 'buffers=2048' });
+  });
+  afterEach(() => {
+    sched?.close();
+    dp?.close();
+  });
+
+  it('hands createMany the creates whose dependencies are in, and settles each item on its own', () => {
+    const calls: string[][] = [];
+    sched = new Scheduler(dp, { registry: defaultRegistry().addKind(batchKind(calls)) });
+    const txn = sched.apply({ version: 1, items: { 'batch/a': {}, 'batch/b': {}, 'batch/bad': {}, 'batch/c': { after: 'a' }, 'batch/d': { after: 'bad' } } });
+    const together = calls.find((c) => c.length > 1)!;
+    assert.deepEqual([...together].sort(), ['batch/a', 'batch/b', 'batch/bad']);
+    for (const c of calls) assert.ok(!(c.includes('batch/a') && c.includes('batch/c')), 'c waits for a to be in');
+    const state = sched.state().items;
+    assert.deepEqual(['a', 'b', 'c'].map((k) => state[`batch/${k}`]!.state), ['CONFIGURED', 'CONFIGURED', 'CONFIGURED']);
+    assert.equal(state['batch/bad']!.state, 'FAILED');
+    assert.equal(state['batch/bad']!.error, 'batch/bad refused');
+    assert.match(state['batch/d']!.reason!, /waiting for batch\/bad \(FAILED\)/);
+    assert.equal(txn.items.filter((i) => i.result === 'CONFIGURED').length, 3);
+    assert.ok(['batch-a', 'batch-b', 'batch-c'].every((n) => dp.interfaceFind(n) !== undefined));
+  });
+});
