@@ -11,10 +11,13 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 
 import { fsyncDir, writeFileAtomic } from '../atomic-file';
 import type { OtaSpec } from '../board/platform';
 import { VecgateError } from '../errors';
+
+const readFile = promisify(fs.readFile);
 
 export type Slot = 'A' | 'B';
 
@@ -181,7 +184,7 @@ class FileStore implements EnvStore {
   async load(): Promise<Env> {
     let text: string;
     try {
-      text = await fs.promises.readFile(this.where, 'utf8');
+      text = await readFile(this.where, 'utf8'); /* not fs.promises: its module (and readline, which it loads) stays out of a box that only reads */
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw new BootChooserError('OTA_BOOT_ENV', this.where, `cannot read the boot chooser file ${this.where}: ${(e as Error).message}`, null, '', { cause: e });

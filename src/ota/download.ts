@@ -3,9 +3,7 @@
  * install FILE`). A source only delivers bytes from an offset; what they
  * are is checked by the installer (signature, then each chunk's hash). */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import * as tls from 'node:tls';
+import type * as http from 'node:http';
 import { Readable } from 'node:stream';
 
 import { OtaError } from '../errors';
@@ -71,12 +69,17 @@ function httpSource(url: URL, opts: HttpOptions): BundleSource {
   };
 }
 
+/* http, https and tls are loaded on the first download, not with the agent
+ * (measured: 0.4 MB less of the node binary resident after a cold start;
+ * bench/README.md). */
+const rootCertificates = () => (require('node:tls') as typeof import('node:tls')).rootCertificates;
+
 function get(url: URL, start: number, opts: HttpOptions, signal: AbortSignal | undefined, redirects: number): Promise<SourceStream> {
-  const lib = url.protocol === 'https:' ? https : http;
+  const lib = url.protocol === 'https:' ? (require('node:https') as typeof import('node:https')) : (require('node:http') as typeof http);
   const headers: Record<string, string> = { 'user-agent': 'vecgate-ota' };
   if (start > 0) headers.range = `bytes=${start}-`;
   return new Promise((resolve, reject) => {
-    const tlsOptions = url.protocol === 'https:' ? { ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca.toString()] } : {}), ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}) } : {};
+    const tlsOptions = url.protocol === 'https:' ? { ...(opts.ca ? { ca: [...rootCertificates(), opts.ca.toString()] } : {}), ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}) } : {};
     const req = lib.get(url, { headers, signal, ...tlsOptions }, (res) => {
       const status = res.statusCode ?? 0;
       const fail = (e: OtaError) => {
