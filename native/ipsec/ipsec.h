@@ -30,7 +30,7 @@ typedef struct {
   uint32_t sw_if_index;     /* the tunnel it protects, or VG_NONE */
   uint32_t n_spd_users;     /* SPD entries naming it */
   void *crypto;             /* the engine's keys for this SA */
-  /* Outbound: the sequence number last sent; nodes advance it with CAS. */
+  /* Outbound: the sequence number last sent; nodes claim a run of them with one CAS. */
   _Alignas(64) _Atomic uint64_t seq;
   /* Inbound: highest accepted sequence number and the window bitmap (bit
    * s % (64 * VG_ESP_REPLAY_WORDS)), under lock when threads share it. */

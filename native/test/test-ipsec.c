@@ -622,6 +622,57 @@ TEST(ipsec_sequence_number_exhaustion_stops_the_sa) {
   box_free(&b);
 }
 
+/* One vector into esp-encrypt on two SAs, interleaved, with a packet that
+ * fails its checks between: each run of packets on an SA claims its
+ * sequence numbers at once, in the vector's order, the bad packet spends
+ * none, and the SA that runs out mid-vector sends exactly its last ones. */
+TEST(ipsec_one_vector_claims_sequence_numbers_per_sa_in_order_up_to_the_last) {
+  box_t a;
+  REQUIRE(box_setup(&a, 'A', NULL));
+  vg_ipsec_sa_config_t c1 = sa_config(VG_IPSEC_CRYPTO_AES_128_GCM, 0, VG_IPSEC_SA_TUNNEL, 0x7001, A_ADDR, B_ADDR, 1);
+  c1.initial_seq = 0xfffffffcull; /* three numbers left */
+  vg_ipsec_sa_config_t c2 = c1;
+  c2.spi = 0x7002, c2.initial_seq = 100;
+  REQUIRE(vg_ipsec_sa_add(a.dp, SA_OUT, &c1) == 0 && vg_ipsec_sa_add(a.dp, 3, &c2) == 0);
+  uint32_t s1 = (uint32_t)vg_ipsec_sa_slot(a.dp, SA_OUT), s2 = (uint32_t)vg_ipsec_sa_slot(a.dp, 3);
+  static uint8_t frames[8][2048];
+  uint32_t lens[8], slots[8] = {s1, s1, s2, s1, s1, s1, s1, s2};
+  for (uint32_t i = 0; i < 8; i++) lens[i] = udp_packet(frames[i], IP(192, 168, 1, 2), IP(192, 168, 2, 5), 20, (uint8_t)i);
+  lens[4] = 12; /* not a whole IPv4 header */
+  vg_thread_t *th = &a.dp->threads[0];
+  uint32_t bi[8];
+  REQUIRE(vg_buffer_alloc(th, bi, 8) == 8);
+  for (uint32_t i = 0; i < 8; i++) {
+    vg_buffer_t *b = vg_buffer(a.dp, bi[i]);
+    memset(b, 0, sizeof *b);
+    b->sw_if_index[VG_RX] = b->sw_if_index[VG_TX] = VG_NONE;
+    *vg_esp_sa_slot(b) = slots[i];
+    vg_buffer_append(th, bi[i], frames[i], lens[i]);
+  }
+  vg_enqueue(th, (uint32_t)vg_node_index(a.dp, "esp-encrypt"), bi, 8);
+  vg_dp_run_until_idle(a.dp, 0);
+  /* Sent: packets 0, 1, 2, 3 and 7; 5 and 6 find the SA exhausted. */
+  const uint32_t spi[5] = {0x7001, 0x7001, 0x7002, 0x7001, 0x7002};
+  const uint32_t seq[5] = {0xfffffffd, 0xfffffffe, 101, 0xffffffff, 102};
+  uint8_t f[2048];
+  for (uint32_t k = 0; k < 5; k++) {
+    REQUIRE(next_sent(&a, 0, f, sizeof f) > 0);
+    CHECK_EQ(vg_rd_be32(f + 14 + 20), spi[k]);
+    CHECK_EQ(vg_rd_be32(f + 14 + 24), seq[k]);
+  }
+  CHECK_EQ(next_sent(&a, 0, f, sizeof f), 0);
+  vg_ipsec_sa_info_t i1 = sa_info(a.dp, SA_OUT), i2 = sa_info(a.dp, 3);
+  CHECK_EQ(i1.packets, 3);
+  CHECK_EQ(i1.seq_exhausted, 2);
+  CHECK_EQ(i1.seq, 0xffffffffu);
+  CHECK_EQ(i2.packets, 2);
+  CHECK_EQ(i2.seq, 102);
+  CHECK_EQ(i2.bytes, 2 * (uint64_t)lens[0]);
+  CHECK_EQ(stat_error(a.dp, "esp-encrypt/not a well-formed IPv4 packet"), 1);
+  CHECK_EQ(stat_error(a.dp, "esp-encrypt/sequence number exhausted (the SA must be rekeyed)"), 2);
+  box_free(&a);
+}
+
 /* An ESP packet from B's peer built here: plaintext (already padded, with
  * its trailer) encrypted with AES-128-CBC and HMAC-SHA-256-128 as sa_config
  * makes the keys for seed 3. */
