@@ -59,6 +59,17 @@ TARGET static inline __m128i reduce(__m128i lo, __m128i hi) {
   return _mm_xor_si128(hi, _mm_xor_si128(lo, d));
 }
 
+/* The same for a product with an operand stored times x^-1 (the powers
+ * of H here, as intel-ipsec-mb keeps its hash keys): no shift, and the
+ * reduction in two carry-less multiplications by the polynomial. */
+TARGET static inline __m128i reduce_shifted(__m128i lo, __m128i hi) {
+  const __m128i poly = _mm_set_epi64x((long long)0xc200000000000000ull, 0x00000001c2000000ll);
+  lo = _mm_xor_si128(lo, _mm_slli_si128(_mm_clmulepi64_si128(poly, lo, 0x01), 8));
+  __m128i t = _mm_srli_si128(_mm_clmulepi64_si128(poly, lo, 0x00), 4);
+  __m128i u = _mm_slli_si128(_mm_clmulepi64_si128(poly, lo, 0x10), 4);
+  return _mm_xor_si128(_mm_xor_si128(u, hi), t);
+}
+
 TARGET static __m128i gfmul(__m128i a, __m128i b) {
   __m128i lo = _mm_clmulepi64_si128(a, b, 0x00), hi = _mm_clmulepi64_si128(a, b, 0x11);
   __m128i mid = _mm_xor_si128(_mm_clmulepi64_si128(a, b, 0x10), _mm_clmulepi64_si128(a, b, 0x01));
@@ -73,9 +84,12 @@ TARGET void vg_gcm_vaes_init(vg_gcm_vaes_key_t *k, const uint8_t *round_keys, ui
   __m128i h = _mm_load_si128((const __m128i *)k->rk[0]);
   for (uint32_t r = 1; r < rounds; r++) h = _mm_aesenc_si128(h, _mm_load_si128((const __m128i *)k->rk[r]));
   h = bswap128(_mm_aesenclast_si128(h, _mm_load_si128((const __m128i *)k->rk[rounds])));
+  /* Stored times x^-1 (x^127 + x^6 + x + 1), for reduce_shifted. */
+  const __m128i x_inv = _mm_set_epi64x((long long)0xc200000000000000ull, 1);
   __m128i p = h;
   for (uint32_t i = 1; i <= VG_GCM_VAES_POWERS; i++) {
-    _mm_storeu_si128((__m128i *)k->hpow[VG_GCM_VAES_POWERS - i], p); /* descending: H^n .. H^1, then zeros */
+    /* descending: H^n .. H^1, then zeros */
+    _mm_storeu_si128((__m128i *)k->hpow[VG_GCM_VAES_POWERS - i], gfmul(p, x_inv));
     p = gfmul(p, h);
   }
 }
@@ -145,7 +159,7 @@ TARGET static inline __attribute__((always_inline)) void crypt_n(const vg_gcm_va
     ghash4(x, _mm512_loadu_si512((const void *)(pow + 64 * c)), &lo, &mid, &hi);
   }
   __m128i l = fold4(lo), mi = fold4(mid), hh = fold4(hi);
-  __m128i s = reduce(_mm_xor_si128(l, _mm_slli_si128(mi, 8)), _mm_xor_si128(hh, _mm_srli_si128(mi, 8)));
+  __m128i s = reduce_shifted(_mm_xor_si128(l, _mm_slli_si128(mi, 8)), _mm_xor_si128(hh, _mm_srli_si128(mi, 8)));
   _mm_storeu_si128((__m128i *)tag, _mm_xor_si128(bswap128(s), _mm512_castsi512_si128(ks[0])));
 }
 
