@@ -4,7 +4,8 @@
  * this process; the job published on …/ota/job. Timed from publishing the
  * job to the agent's …/ota/state saying the slot is written, read back and
  * switched (signature, every chunk's hash and the read-back included). The
- * job's maintenance window never opens, so the box does not restart.
+ * job's maintenance window never opens, so the box does not restart. The
+ * board has no generator port (see below).
  *  - mbPerSecond: payload MB / those seconds;
  *  - rssDeltaMB: the agent's highest resident memory during the install
  *    (sampled every 10 ms) minus its idle figure just before the job;
@@ -108,6 +109,10 @@ export async function otaInstall(opts: BenchOptions): Promise<OtaBenchResult> {
 
     const sim = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'board', 'sim.json'), 'utf8'));
     sim.ota = { ...sim.ota, slots: { A: path.join(dir, 'slot-a'), B: path.join(dir, 'slot-b') }, env: path.join(dir, 'boot-chooser.json') };
+    /* No generator port: its 10k packets/s keep the sim dataplane's thread
+     * busy on one of a 2-core VM's cores, where a box's dataplane has worker
+     * cores of its own and the agent its core. */
+    sim.ports = [];
     sim.agent = { ...sim.agent, fleet: FLEET, device: DEVICE, trustAnchors: [path.join(dir, 'fleet.pub.pem')], sampleDocument: null };
     fs.writeFileSync(path.join(dir, 'board.json'), JSON.stringify(sim));
 
