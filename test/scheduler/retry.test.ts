@@ -26,6 +26,36 @@ function flakyKind(failures: number): Descriptor<Record<string, never>> & { call
   return d;
 }
 
+/* A kind that takes many items a call (as routes do): loopbacks, named by key. */
+function batchKind(calls: string[][]): Descriptor<{ after?: string }> {
+  const make = (ctx: { dp: Dataplane }, key: string) => {
+    if (key.endsWith('/bad')) throw new Error(`${key} refused`);
+    ctx.dp.loopbackCreate(key.replace('/', '-'));
+  };
+  return {
+    name: 'batch',
+    validateName: () => undefined,
+    validate: (v: unknown, path: string) => object(v, path, ['after']) as { after?: string },
+    dependencies: (_key, v) => (v.after ? [`batch/${v.after}`] : []),
+    create(ctx, key) {
+      calls.push([key]);
+      make(ctx, key);
+    },
+    createMany(ctx, items) {
+      calls.push(items.map((i) => i.key));
+      return items.map(({ key }) => {
+        try {
+          make(ctx, key);
+          return undefined;
+        } catch (e) {
+          return e;
+        }
+      });
+    },
+    delete: (ctx, key) => ctx.dp.interfaceDelete(ctx.ifIndex(key.replace('/', '-'))),
+  };
+}
+
 describe('KV scheduler retries and new kinds', () => {
   let dp: Dataplane;
   let sched: Scheduler;
@@ -67,49 +97,6 @@ describe('KV scheduler retries and new kinds', () => {
   it('an unknown kind is refused until it is registered', () => {
     sched = new Scheduler(dp);
     assert.throws(() => sched.apply(doc), /items\["flaky\/one"\]: unknown kind flaky/);
-  });
-});
-
-/* A kind that takes many items a call (as routes do): loopbacks, named by key. */
-function batchKind(calls: string[][]): Descriptor<{ after?: string }> {
-  const make = (ctx: { dp: Dataplane }, key: string) => {
-    if (key.endsWith('/bad')) throw new Error(`${key} refused`);
-    ctx.dp.loopbackCreate(key.replace('/', '-'));
-  };
-  return {
-    name: 'batch',
-    validateName: () => undefined,
-    validate: (v: unknown, path: string) => object(v, path, ['after']) as { after?: string },
-    dependencies: (_key, v) => (v.after ? [`batch/${v.after}`] : []),
-    create(ctx, key) {
-      calls.push([key]);
-      make(ctx, key);
-    },
-    createMany(ctx, items) {
-      calls.push(items.map((i) => i.key));
-      return items.map(({ key }) => {
-        try {
-          make(ctx, key);
-          return undefined;
-        } catch (e) {
-          return e;
-        }
-      });
-    },
-    delete: (ctx, key) => ctx.dp.interfaceDelete(ctx.ifIndex(key.replace('/', '-'))),
-  };
-}
-
-describe('KV scheduler: kinds that create many items a call', () => {
-  let dp: Dataplane;
-  let sched: Scheduler;
-  beforeEach(() => {
-    withoutVariantPin();
-    dp = Dataplane.open({ options: 'buffers=2048' });
-  });
-  afterEach(() => {
-    sched?.close();
-    dp?.close();
   });
 
   it('hands createMany the creates whose dependencies are in, and settles each item on its own', () => {
