@@ -44,7 +44,7 @@ export interface RouteSpec {
  * the threads' idle sleep, 1 ms, each time) shared by many routes, and
  * forwarding held for well under 1 ms a slice (10,000 routes take 55-155 ms
  * all told on a stopped dataplane, this side's encoding included). */
-const ROUTES_PER_CALL = 128;
+export const ROUTES_PER_CALL = 128;
 const ROUTE_REQ_WORDS = 6; /* vg_ip4_route_req_t: vrf, prefix, len, flags, first_nh, n_nh */
 const NEXT_HOP_WORDS = 3; /* vg_next_hop_t: addr, sw_if_index, weight */
 

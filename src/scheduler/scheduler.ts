@@ -1,7 +1,7 @@
 /* The KV scheduler: takes whole desired documents, and moves the dataplane
  * to them one transaction at a time, in dependency order. Every item has a
  * state you can show, and every transaction is kept in the history. */
-import { Dataplane } from '../dataplane/dataplane';
+import { Dataplane, ROUTES_PER_CALL } from '../dataplane/dataplane';
 import { DataplaneError, VecgateError } from '../errors';
 import { isValidDocument, validateDocument } from '../models/document';
 import { defaultRegistry } from '../descriptors';
@@ -367,7 +367,7 @@ export class Scheduler {
 
 /* Items a createMany call takes: one dataplane call's worth of routes
  * (Dataplane.ip4RouteAddMany's slice). */
-const CREATE_MANY_MAX = 128;
+const CREATE_MANY_MAX = ROUTES_PER_CALL;
 
 function fail(why: string): never {
   throw new VecgateError('NO_INTERFACE', why);
