@@ -589,11 +589,7 @@ export class Dataplane {
   /* Next hops: an address, an interface or both; none with `drop`/`prohibit`. */
   ip4RouteAdd(prefix: string, nextHops: NextHop[], opts: { vrf?: number; action?: 'drop' | 'prohibit' } = {}): void {
     const { addr, len } = parsePrefix(prefix);
-    const nh = nextHops.map((h) => ({
-      addr: h.via ? ip4ToNumber(h.via) : 0,
-      sw_if_index: h.swIfIndex ?? NO_DOMAIN,
-      weight: h.weight ?? 1,
-    }));
+    const nh = nextHops.map(nextHopOf);
     this.call('vg_ip4_route_add', opts.vrf ?? 0, addr, len, nh.length ? nh : null, nh.length, routeFlags(opts.action));
   }
 
@@ -615,7 +611,7 @@ export class Dataplane {
     routes.forEach((r, i) => {
       try {
         const { addr, len } = parsePrefix(r.prefix);
-        const words = r.nextHops.flatMap((hop) => [hop.via ? ip4ToNumber(hop.via) : 0, hop.swIfIndex ?? NO_DOMAIN, hop.weight ?? 1]);
+        const words = r.nextHops.map(nextHopOf).flatMap((n) => [n.addr, n.sw_if_index, n.weight]);
         req.set([r.vrf ?? 0, addr, len, routeFlags(r.action), h, r.nextHops.length], sent.length * ROUTE_REQ_WORDS);
         nh.set(words, h * NEXT_HOP_WORDS);
         h += r.nextHops.length;
@@ -891,6 +887,11 @@ export class Dataplane {
         : null,
     };
   }
+}
+
+/* A next hop as vg_next_hop_t: no address 0, no interface NO_DOMAIN, weight 1. */
+function nextHopOf(h: NextHop): { addr: number; sw_if_index: number; weight: number } {
+  return { addr: h.via ? ip4ToNumber(h.via) : 0, sw_if_index: h.swIfIndex ?? NO_DOMAIN, weight: h.weight ?? 1 };
 }
 
 /* VG_ROUTE_DROP, VG_ROUTE_PROHIBIT, or 0 for a route with next hops. */
