@@ -101,9 +101,10 @@ function libraries(t: Target, binaries: string[], root: string): string[] {
     if (SYSTEM_LIBS.has(name) || done.has(name)) continue;
     done.add(name);
     const src = findLib(t, name);
-    if (readElf(src).machine !== t.elfMachine) throw new VecgateError('IMAGE_INPUT', `${src} is not a ${t.family} library`);
+    const elf = readElf(src);
+    if (elf.machine !== t.elfMachine) throw new VecgateError('IMAGE_INPUT', `${src} is not a ${t.family} library`);
     stripInto(t, src, path.join(lib, name));
-    queue.push(...readElf(src).needed);
+    queue.push(...elf.needed);
   }
   return [...done].sort();
 }
