@@ -92,7 +92,6 @@ export const ipsecProtectionDescriptor: Descriptor<IpsecProtectionConfig> = {
     ),
 };
 
-
 /* Full ranges go down as "any": a port range, even a full one, would
  * match only TCP and UDP. */
 function policySpec(p: IpsecPolicy): IpsecPolicySpec {
