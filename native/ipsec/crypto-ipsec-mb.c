@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
+#include "esp.h"
 #include "gcm-vaes.h"
 
 typedef struct {
@@ -166,10 +166,8 @@ static void gcm_nonce_aad(const vg_esp_op_t *op, gcm_iv_t *v) {
     v->aad_at = op->esp, v->aad_len = 8;
     return;
   }
-  uint32_t hi = (uint32_t)(op->seq >> 32);
   memcpy(v->aad, op->esp, 4);
-  v->aad[4] = (uint8_t)(hi >> 24), v->aad[5] = (uint8_t)(hi >> 16), v->aad[6] = (uint8_t)(hi >> 8);
-  v->aad[7] = (uint8_t)hi;
+  vg_esp_wr32(v->aad + 4, (uint32_t)(op->seq >> 32));
   memcpy(v->aad + 8, op->esp + 4, 4);
   v->aad_at = v->aad, v->aad_len = 12;
 }
@@ -214,8 +212,7 @@ static void submit_cbc(IMB_MGR *m, vg_esp_op_t *op, int enc) {
   op->status = VG_ESP_OP_FAILED; /* until its job is retired */
   if (!enc) memcpy(op->icv, icv, sa->icv_len);
   if (sa->esn) {
-    uint32_t hi = (uint32_t)(op->seq >> 32);
-    icv[0] = (uint8_t)(hi >> 24), icv[1] = (uint8_t)(hi >> 16), icv[2] = (uint8_t)(hi >> 8), icv[3] = (uint8_t)hi;
+    vg_esp_wr32(icv, (uint32_t)(op->seq >> 32));
     hashed += 4;
   }
   IMB_JOB *job = IMB_GET_NEXT_JOB(m);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
+#include "esp.h"
 
 /* HMAC (CBC SAs) is done from digest states that have absorbed key ^ ipad
  * and key ^ opad, copied per packet: measured faster than re-initialising
@@ -87,10 +87,6 @@ static int ossl_sa_init(vg_main_t *dp, vg_ipsec_sa_t *sa) {
   return rc;
 }
 
-static void wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
 /* GCM over data[0..len) in place, the nonce salt || iv, the AAD SPI and
  * sequence number (with ESN its high half between, RFC 4106 5). enc: the
  * tag is written to tag; else checked against it. Returns 1 when good. */
@@ -102,7 +98,7 @@ static int gcm(EVP_CIPHER_CTX *c, const vg_ipsec_sa_t *sa, const uint8_t *esp, u
   memcpy(nonce + 4, esp + VG_ESP_HDR, 8);
   memcpy(aad, esp, 4);
   uint32_t aad_len = 8;
-  if (sa->esn) wr32(aad + 4, (uint32_t)(seq >> 32)), memcpy(aad + 8, esp + 4, 4), aad_len = 12;
+  if (sa->esn) vg_esp_wr32(aad + 4, (uint32_t)(seq >> 32)), memcpy(aad + 8, esp + 4, 4), aad_len = 12;
   else memcpy(aad + 4, esp + 4, 4);
   if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, -1) || !EVP_CipherUpdate(c, NULL, &n, aad, (int)aad_len))
     return 0;
@@ -118,7 +114,7 @@ static int hmac(ossl_ctx_t *x, const vg_ipsec_sa_t *sa, const uint8_t *esp, uint
                 uint8_t out[64]) {
   unsigned n;
   uint8_t hi[4];
-  wr32(hi, (uint32_t)(seq >> 32));
+  vg_esp_wr32(hi, (uint32_t)(seq >> 32));
   return EVP_MD_CTX_copy_ex(x->work, x->inner) && EVP_DigestUpdate(x->work, esp, len) &&
          (!sa->esn || EVP_DigestUpdate(x->work, hi, 4)) && EVP_DigestFinal_ex(x->work, out, &n) &&
          EVP_MD_CTX_copy_ex(x->work, x->outer) && EVP_DigestUpdate(x->work, out, n) &&
