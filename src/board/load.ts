@@ -12,6 +12,13 @@ export function boardPath(nameOrPath: string): string {
   return path.join(PACKAGE_ROOT, 'board', `${nameOrPath}.json`);
 }
 
+/* The board's state directory, or the command line's: relative paths are
+ * under the package (a board's) or the working directory (an option's). */
+export function stateDirOf(board: Board, override?: string): string {
+  const dir = override ?? board.agent.stateDir;
+  return path.isAbsolute(dir) ? dir : path.join(override ? process.cwd() : PACKAGE_ROOT, dir);
+}
+
 /* The boards this package ships. */
 export function boardNames(): string[] {
   const dir = path.join(PACKAGE_ROOT, 'board');

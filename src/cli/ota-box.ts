@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { loadBoard } from '../board/load';
+import { loadBoard, stateDirOf } from '../board/load';
 import { Board } from '../board/schema';
 import { PACKAGE_ROOT } from '../dataplane/paths';
 import { UsageError, VecgateError } from '../errors';
@@ -17,21 +17,21 @@ import { bootedSlot, simulateBoot } from '../ota/boot-chooser';
 import { openSource } from '../ota/download';
 import { DEFAULT_HEALTH_SECONDS } from '../ota/job';
 import { installBundle, InstallProgress, switchToTrial } from '../ota/install';
-import { loadTrustAnchor, TrustAnchor } from '../transport/cose';
+import { loadBoardAnchors, TrustAnchor } from '../transport/cose';
 import { readTls } from '../transport/tls';
+import { trustAnchors } from './ota';
 
 function boardAndState(values: { board?: string; 'state-dir'?: string }): { board: Board; ota: BoardOta } {
   if (!values.board) throw new UsageError('needs --board NAME|PATH (its ota section names the slots and the boot chooser)');
   const board = loadBoard(values.board);
-  const dir = values['state-dir'] ?? board.agent.stateDir;
-  const stateDir = path.isAbsolute(dir) ? dir : path.join(values['state-dir'] ? process.cwd() : PACKAGE_ROOT, dir);
-  return { board, ota: requireBoardOta(board, stateDir, PACKAGE_ROOT) };
+  return { board, ota: requireBoardOta(board, stateDirOf(board, values['state-dir'])) };
 }
 
+/* --trust as `ota verify` takes it, else the board's anchors. */
 function anchorsOf(board: Board, trust: string | undefined): TrustAnchor[] {
-  const files = trust ? trust.split(',') : board.agent.trustAnchors.map((f) => path.resolve(PACKAGE_ROOT, f));
-  if (!files.length) throw new UsageError(`board ${board.name} lists no trust anchors (agent.trustAnchors): give --trust PUB.pem`);
-  return files.map((f, i) => loadTrustAnchor(`anchor${i}`, f));
+  if (trust) return trustAnchors(trust);
+  if (!board.agent.trustAnchors.length) throw new UsageError(`board ${board.name} lists no trust anchors (agent.trustAnchors): give --trust PUB.pem`);
+  return loadBoardAnchors(board.agent.trustAnchors, PACKAGE_ROOT);
 }
 
 const MB = 1e6;

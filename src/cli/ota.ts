@@ -146,7 +146,7 @@ async function sign(args: string[]): Promise<number> {
 }
 
 /* --trust PUB.pem or KID=PUB.pem, comma separated: a bundle signed with a kid needs an anchor with that kid. */
-function trustAnchors(list: string): TrustAnchor[] {
+export function trustAnchors(list: string): TrustAnchor[] {
   const entries = listOption(list) ?? [];
   if (!entries.length) throw new UsageError('--trust needs at least one PUB.pem');
   return entries.map((entry) => {

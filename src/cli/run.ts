@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent';
 import { applyHeapPolicy } from '../agent/memory';
 import { createPorts } from '../board/apply';
-import { loadBoard } from '../board/load';
+import { loadBoard, stateDirOf } from '../board/load';
 import { AgentSettings, Board, dataplaneCreateOptions } from '../board/schema';
 import { Dataplane } from '../dataplane/dataplane';
 import { cpuFamily, PACKAGE_ROOT } from '../dataplane/paths';
@@ -17,6 +17,7 @@ import { UsageError, VecgateError } from '../errors';
 import { componentLogger, createLogger, LevelWithSilent, Logger, LOG_LEVELS, logRing } from '../log';
 import type { TelemetrySchedule } from '../telemetry/schedule';
 import { EmbeddedBroker, startEmbeddedBroker } from '../transport/broker';
+import type { LinkTls } from '../transport/mqtt';
 import { readTls } from '../transport/tls';
 import { sdNotify, startWatchdog } from '../systemd/notify';
 import { packageVersion } from './package-info';
@@ -61,7 +62,6 @@ type RunOptions = ReturnType<typeof parse>;
 /* The board's agent settings with the command line's overrides. */
 function settings(board: Board, o: RunOptions): AgentSettings {
   const a = board.agent;
-  const stateDir = o['state-dir'] ?? a.stateDir;
   return {
     ...a,
     fleet: o.fleet ?? a.fleet,
@@ -69,7 +69,7 @@ function settings(board: Board, o: RunOptions): AgentSettings {
     groups: o.group ?? a.groups,
     telemetry: o.telemetry ?? a.telemetry,
     broker: o.broker === 'none' ? null : (o.broker ?? a.broker),
-    stateDir: path.isAbsolute(stateDir) ? stateDir : path.join(o['state-dir'] ? process.cwd() : PACKAGE_ROOT, stateDir),
+    stateDir: stateDirOf(board, o['state-dir']),
   };
 }
 
@@ -106,6 +106,7 @@ function forwardingProbe(dp: () => Dataplane): () => boolean {
 
 interface OtaRuntime {
   client: import('../ota/client').OtaClient;
+  parts: import('../ota/board').BoardOta;
   /* Resolves when the client asks for a restart on a board whose "reboot" is this process starting again (the file chooser). */
   restart: Promise<string>;
 }
@@ -114,9 +115,16 @@ interface OtaRuntime {
  * is a real reboot on a board with firmware; on the file chooser (sim,
  * tests) it is this process stopping, the simulated firmware choosing the
  * slot, and the runtime starting again. */
-async function startOta(agent: Agent, board: Board, s: AgentSettings, anchors: import('../transport/cose').TrustAnchor[], log: Logger): Promise<OtaRuntime | undefined> {
+async function startOta(
+  agent: Agent,
+  board: Board,
+  s: AgentSettings,
+  anchors: import('../transport/cose').TrustAnchor[],
+  tls: LinkTls | undefined,
+  log: Logger,
+): Promise<OtaRuntime | undefined> {
   const { boardOta } = require('../ota/board') as typeof import('../ota/board');
-  const ota = boardOta(board, s.stateDir, PACKAGE_ROOT);
+  const ota = boardOta(board, s.stateDir);
   if (!ota) return undefined;
   const { OtaClient } = require('../ota/client') as typeof import('../ota/client');
   let restartNow: (why: string) => void = () => {};
@@ -140,7 +148,7 @@ async function startOta(agent: Agent, board: Board, s: AgentSettings, anchors: i
       if (r.status !== 0) spawnSync('reboot', [], { stdio: 'inherit' });
     },
     /* The fleet's CA and the box's certificate serve its update server too. */
-    http: readTls(s.tls, PACKAGE_ROOT),
+    http: tls,
     log: log.child({ component: 'ota' }),
   });
   agent.on('topic', (m: import('../transport/mqtt').LinkMessage) => {
@@ -148,7 +156,7 @@ async function startOta(agent: Agent, board: Board, s: AgentSettings, anchors: i
   });
   agent.on('up', () => void client.report());
   await client.start();
-  return { client, restart };
+  return { client, parts: ota, restart };
 }
 
 /* With no broker anywhere, one in this process, holding the board's sample
@@ -222,7 +230,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const s = settings(board, opts);
   /* cose (and cbor-x) only when the board has anchors: they are not on the way to forwarding otherwise. */
-  const anchors = s.trustAnchors.map((file, i) => (require('../transport/cose') as typeof import('../transport/cose')).loadTrustAnchor(`anchor${i}`, path.resolve(PACKAGE_ROOT, file)));
+  const anchors = s.trustAnchors.length ? (require('../transport/cose') as typeof import('../transport/cose')).loadBoardAnchors(s.trustAnchors, PACKAGE_ROOT) : [];
   // Precedence: --variant, then VECGATE_VARIANT, then the board's policy.
   const variant = opts.variant ?? process.env.VECGATE_VARIANT ?? board.dataplane.variant;
   const boardLog = componentLogger(root, 'board');
@@ -267,8 +275,9 @@ export async function runCommand(args: string[]): Promise<number> {
     const signals = waitForSignal();
     cancelSignals = signals.cancel;
     if (!s.broker) broker = await embeddedBroker(s, opts.embeddedPort, log);
-    ota = await startOta(agent, board, s, anchors, componentLogger(root, 'ota'));
-    agent.connect({ url: s.broker ?? broker!.url, tls: readTls(s.tls, PACKAGE_ROOT), subscribe: ota ? [agent.topics.otaJob] : [] });
+    const tls = readTls(s.tls, PACKAGE_ROOT);
+    ota = await startOta(agent, board, s, anchors, tls, componentLogger(root, 'ota'));
+    agent.connect({ url: s.broker ?? broker!.url, tls, subscribe: ota ? [agent.topics.otaJob] : [] });
     if (!opts['no-telemetry']) {
       /* systeminformation and node-cron load after the box forwards. */
       const { TelemetrySchedule } = require('../telemetry/schedule') as typeof import('../telemetry/schedule');
@@ -302,8 +311,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   if (restartWhy !== undefined && ota) {
     const { simulateBoot } = require('../ota/boot-chooser') as typeof import('../ota/boot-chooser');
-    const { requireBoardOta } = require('../ota/board') as typeof import('../ota/board');
-    const slot = await simulateBoot(requireBoardOta(board, s.stateDir, PACKAGE_ROOT).chooser);
+    const slot = await simulateBoot(ota.parts.chooser);
     log.warn({ slot, why: restartWhy }, 'restarting: the simulated firmware booted slot ' + slot);
     return runCommand(args);
   }

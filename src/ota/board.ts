@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 
 import type { Board } from '../board/schema';
+import { PACKAGE_ROOT } from '../dataplane/paths';
 import { VecgateError } from '../errors';
 import { BootChooser, openBootChooser, Slot } from './boot-chooser';
 import { OtaStore } from './store';
@@ -14,16 +15,16 @@ export interface BoardOta {
   arch: string; /* the bundle's arch this box takes */
 }
 
-/* Relative slot and env paths are under `baseDir` (the package root, as the board's stateDir is). */
-export function boardOta(board: Board, stateDir: string, baseDir: string): BoardOta | null {
+/* Relative slot and env paths are under the package root, as a board's stateDir is. */
+export function boardOta(board: Board, stateDir: string): BoardOta | null {
   const o = board.ota;
   if (!o.slots) return null;
-  const slots = { A: path.resolve(baseDir, o.slots.A), B: path.resolve(baseDir, o.slots.B) };
-  return { slots, chooser: openBootChooser(o, { baseDir }), store: new OtaStore(stateDir), arch: bundleArch(board.arch) };
+  const slots = { A: path.resolve(PACKAGE_ROOT, o.slots.A), B: path.resolve(PACKAGE_ROOT, o.slots.B) };
+  return { slots, chooser: openBootChooser(o, { baseDir: PACKAGE_ROOT }), store: new OtaStore(stateDir), arch: bundleArch(board.arch) };
 }
 
-export function requireBoardOta(board: Board, stateDir: string, baseDir: string): BoardOta {
-  const ota = boardOta(board, stateDir, baseDir);
+export function requireBoardOta(board: Board, stateDir: string): BoardOta {
+  const ota = boardOta(board, stateDir);
   if (!ota) throw new VecgateError('OTA_NO_SLOTS', `board ${board.name} has no OTA slots (ota.slots is null)`);
   return ota;
 }

@@ -4,6 +4,7 @@
  * message (a detached payload is refused); external_aad is empty. */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { Tag } from 'cbor-x';
 
@@ -197,6 +198,11 @@ export function loadTrustAnchor(name: string, pemOrPath: string, kid?: string): 
   if (publicKey.asymmetricKeyType !== 'ed25519')
     throw new VecgateError('TRUST_ANCHOR_INVALID', `${where}: a ${publicKey.asymmetricKeyType} key, not Ed25519`);
   return { name, ...(kid !== undefined ? { kid } : {}), publicKey };
+}
+
+/* A board's trust anchors (agent.trustAnchors: PEM files, relative to `base`). */
+export function loadBoardAnchors(files: readonly string[], base: string): TrustAnchor[] {
+  return files.map((file, i) => loadTrustAnchor(`anchor${i}`, path.resolve(base, file)));
 }
 
 /* A new Ed25519 key pair as PEM (PKCS#8 private, SPKI public). */
