@@ -14,8 +14,8 @@ import { BootChooser, BootState, bootedSlot, Slot } from './boot-chooser';
 import { BundleSource, HttpOptions, openSource } from './download';
 import { failpoint } from './failpoint';
 import { inWindow, OtaJob, parseJob } from './job';
-import { installBundle, InstallProgress, otherSlot, RetryPolicy, switchToTrial } from './install';
-import { FINAL_PHASES, Journal, OtaStore, Phase, SlotsFile } from './store';
+import { installBundle, InstallProgress, RetryPolicy, switchToTrial } from './install';
+import { FINAL_PHASES, Journal, newJournal, OtaStore, Phase, SlotsFile } from './store';
 
 export interface HealthStatus {
   forwarding: boolean;
@@ -186,9 +186,8 @@ export class OtaClient {
     this.progress = undefined;
     this.waiting = undefined;
     void this.windowTask?.destroy();
-    const now = new Date().toISOString();
     /* What the reports show until the installer's journal is in. */
-    this.journal = resume ?? { format: 1, job, phase: 'downloading', slot: otherSlot(this.booted), from: this.booted, verifiedBytes: 0, at: now, startedAt: now };
+    this.journal = resume ?? newJournal(job, this.booted, 'downloading');
     try {
       const journal = await installBundle(
         {
@@ -224,11 +223,7 @@ export class OtaClient {
     const code = (e as OtaError).code ?? 'OTA_ERROR';
     const reason = (e as OtaError).reason ?? (e as Error).message;
     const base = this.o.store.journal() ?? prev;
-    const now = new Date().toISOString();
-    const j: Journal =
-      base && base.job.id === job.id
-        ? { ...base, phase: 'failed', error: { code, reason }, at: now }
-        : { format: 1, job, phase: 'failed', slot: otherSlot(this.booted), from: this.booted, verifiedBytes: 0, error: { code, reason }, at: now, startedAt: now };
+    const j: Journal = { ...(base && base.job.id === job.id ? base : newJournal(job, this.booted, 'failed')), phase: 'failed', error: { code, reason }, at: new Date().toISOString() };
     this.o.store.saveJournal(j);
     this.journal = j;
     this.o.log.warn({ job: job.id, code, reason }, 'ota install refused; the running slot is untouched');

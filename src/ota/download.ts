@@ -4,7 +4,7 @@
  * are is checked by the installer (signature, then each chunk's hash). */
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 
 import { OtaError } from '../errors';
 
@@ -119,8 +119,7 @@ function get(url: URL, start: number, opts: HttpOptions, signal: AbortSignal | u
   });
 }
 
-function skipBytes(n: number): import('node:stream').Transform {
-  const { Transform } = require('node:stream') as typeof import('node:stream');
+function skipBytes(n: number): Transform {
   let left = n;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {

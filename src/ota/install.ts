@@ -20,7 +20,7 @@ import { BundleHead, ChunkVerifier, checkManifest, parseBundleHead } from './bun
 import { asTransient, BundleSource, TransientError } from './download';
 import { failpoint } from './failpoint';
 import type { OtaJob } from './job';
-import { BundleSummary, Journal, OtaStore } from './store';
+import { BundleSummary, Journal, newJournal, otherSlot, OtaStore } from './store';
 
 /* Payload bytes between journal entries: what a kill can cost to fetch again. */
 const CHECKPOINT_BYTES = 8 << 20;
@@ -54,10 +54,6 @@ export interface InstallContext {
   onProgress?: (p: InstallProgress) => void;
   signal?: AbortSignal;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
-}
-
-export function otherSlot(s: Slot): Slot {
-  return s === 'A' ? 'B' : 'A';
 }
 
 function summary(h: BundleHead): BundleSummary {
@@ -181,8 +177,7 @@ async function install(ctx: InstallContext, resume?: Journal): Promise<Journal> 
       journal = { ...resume, verifiedBytes: 0 };
     }
   } else {
-    const now = new Date().toISOString();
-    journal = { format: 1, job: ctx.job, phase: 'downloading', slot: target, from: ctx.booted, verifiedBytes: 0, at: now, startedAt: now };
+    journal = newJournal(ctx.job, ctx.booted, 'downloading');
   }
 
   let fd = -1;

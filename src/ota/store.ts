@@ -49,6 +49,16 @@ export interface Journal {
   startedAt: string;
 }
 
+export function otherSlot(s: Slot): Slot {
+  return s === 'A' ? 'B' : 'A';
+}
+
+/* A job's first journal entry: into the slot that is not `booted`. */
+export function newJournal(job: OtaJob, booted: Slot, phase: Phase): Journal {
+  const now = new Date().toISOString();
+  return { format: 1, job, phase, slot: otherSlot(booted), from: booted, verifiedBytes: 0, at: now, startedAt: now };
+}
+
 export interface SlotRecord extends BundleSummary {
   installedAt: string;
 }
