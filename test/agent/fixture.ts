@@ -31,6 +31,25 @@ export function baseDoc(version: number): { version: number; items: Record<strin
 
 let devices = 0;
 
+/* The next CBOR message on `topic` (the client subscribed to it) that satisfies `ok`. */
+export function nextMessage<T>(client: MqttClient, topic: string, ok: (v: T) => boolean, ms = 8000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('message', on);
+      reject(new Error(`no matching message on ${topic} within ${ms} ms`));
+    }, ms);
+    const on = (t: string, payload: Buffer) => {
+      if (t !== topic || payload.length === 0) return;
+      const v = decodeCbor(payload) as T;
+      if (!ok(v)) return;
+      clearTimeout(timer);
+      client.off('message', on);
+      resolve(v);
+    };
+    client.on('message', on);
+  });
+}
+
 export function tempDir(): string {
   return testDir('agent');
 }
@@ -85,21 +104,7 @@ export class Operator {
 
   /* The next message on `topic` that satisfies `ok` (retained ones count). */
   next<T>(topic: string, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.client.off('message', on);
-        reject(new Error(`no matching message on ${topic} within ${ms} ms`));
-      }, ms);
-      const on = (t: string, payload: Buffer) => {
-        if (t !== topic || payload.length === 0) return;
-        const v = decodeCbor(payload) as T;
-        if (!ok(v)) return;
-        clearTimeout(timer);
-        this.client.off('message', on);
-        resolve(v);
-      };
-      this.client.on('message', on);
-    });
+    return nextMessage(this.client, topic, ok, ms);
   }
 
   state(ok: (s: StateReport) => boolean, ms?: number): Promise<StateReport> {

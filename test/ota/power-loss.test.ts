@@ -17,10 +17,11 @@ import { OTA_DEFAULTS } from '../../src/board/platform';
 import { openBootChooser, simulateBoot, Slot } from '../../src/ota/boot-chooser';
 import type { OtaStateReport } from '../../src/ota/client';
 import { OtaStore } from '../../src/ota/store';
-import { decodeCbor, encodeCbor } from '../../src/transport/codec';
+import { encodeCbor } from '../../src/transport/codec';
 import { Topics } from '../../src/transport/topics';
 import { CLI, testDir, withoutVariantPin } from '../helpers';
 import { BundleServer } from '../../src/ota/serve';
+import { nextMessage } from '../agent/fixture';
 import { fileSha256, makeBundle, makeImage, makeKeys, startServer } from './fixture';
 
 const CHUNK = 64 * 1024;
@@ -111,22 +112,9 @@ describe('ota: power loss at every step of an install (vecgate run, mosquitto, H
 
   /* The next ota/state of this box that satisfies `ok`. */
   function otaState(box: Box, ok: (s: OtaStateReport) => boolean, ms = 60_000): Promise<OtaStateReport> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        op.off('message', on);
-        reject(new Error(`no matching ota/state for ${box.device} within ${ms} ms`));
-      }, ms);
-      const on = (topic: string, payload: Buffer) => {
-        if (topic !== box.topics.otaState || !payload.length) return;
-        const s = decodeCbor(payload) as OtaStateReport;
-        if (!ok(s)) return;
-        clearTimeout(timer);
-        op.off('message', on);
-        resolve(s);
-      };
-      op.on('message', on);
-      void op.subscribeAsync(box.topics.otaState, { qos: 1 });
-    });
+    const next = nextMessage(op, box.topics.otaState, ok, ms);
+    void op.subscribeAsync(box.topics.otaState, { qos: 1 });
+    return next;
   }
 
   /* Power back on: the firmware picks a slot; it must hold a good image. */
