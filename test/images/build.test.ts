@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { restoreLauncherEnv } from '../../src/cli/launcher-env';
 import { NODE_FLAGS, PROCESS_ENV } from '../../src/cli/process-options';
 import { PACKAGE_ROOT } from '../../src/dataplane/paths';
-import { SYSTEM_LIBS } from '../../src/image/targets';
+import { NODE_RUNTIMES, SYSTEM_LIBS } from '../../src/image/targets';
 import { isElf, readElf } from '../../src/image/elf';
 import { decodeManifest, Manifest, walk } from '../../src/image/manifest';
 import { testDir } from '../helpers';
@@ -171,7 +171,7 @@ describe('images: vecgate image build', function () {
     const p = built('ppc64le-power9');
     sizes.push(`ppc64le-power9 ${(p.squashfsBytes / 1e6).toFixed(1)} MB`);
     const m = checkImage(p.rootfs, 'ppc64le-power9', 'ppc64le');
-    assert.deepEqual(m.node, { package: 'node-linux-ppc64le', version: '20.11.0', integrity: m.node.integrity });
+    assert.deepEqual(m.node, { package: 'node-linux-ppc64le', version: '20.11.0', integrity: NODE_RUNTIMES.ppc64le.integrity });
     assert.equal(m.requires.glibc, '2.34');
   });
 });
