@@ -75,17 +75,12 @@ static uint32_t packet(uint8_t *f, const net_t *n, const uint8_t *opts, uint32_t
  * asked; runs the graph and loads what A and B sent. */
 static void send_one(net_t *n, const uint8_t *f, uint32_t len, int trace) {
   vg_thread_t *th = &n->dp->threads[0];
-  uint32_t bi, eth = (uint32_t)vg_node_index(n->dp, "ethernet-input");
-  REQUIRE(vg_buffer_alloc(th, &bi, 1) == 1);
-  vg_buffer_t *b = vg_buffer(n->dp, bi);
-  memset(b, 0, sizeof *b);
-  b->sw_if_index[VG_RX] = (uint32_t)n->a;
-  b->sw_if_index[VG_TX] = VG_NONE;
-  REQUIRE(vg_buffer_append(th, bi, f, len) == 0);
+  uint32_t bi = rx_buffer(n->dp, (uint32_t)n->a, f, len), eth = (uint32_t)vg_node_index(n->dp, "ethernet-input");
+  REQUIRE(bi != VG_BUFFER_INVALID);
   if (trace) {
     th->trace_node = eth;
     th->trace_remaining = 1;
-    vg_trace_maybe_start(th, &n->dp->nodes[eth], b);
+    vg_trace_maybe_start(th, &n->dp->nodes[eth], vg_buffer(n->dp, bi));
     th->trace_remaining = 0;
   }
   vg_enqueue(th, eth, &bi, 1);
@@ -306,14 +301,7 @@ TEST(ip4_frag_many_fragments_per_vector) {
   vg_thread_t *th = &n.dp->threads[0];
   uint32_t len = packet(f, &n, NULL, 0, 0, 3000), eth = (uint32_t)vg_node_index(n.dp, "ethernet-input");
   uint32_t bi[64];
-  for (uint32_t i = 0; i < 64; i++) {
-    REQUIRE(vg_buffer_alloc(th, bi + i, 1) == 1);
-    vg_buffer_t *b = vg_buffer(n.dp, bi[i]);
-    memset(b, 0, sizeof *b);
-    b->sw_if_index[VG_RX] = (uint32_t)n.a;
-    b->sw_if_index[VG_TX] = VG_NONE;
-    REQUIRE(vg_buffer_append(th, bi[i], f, len) == 0);
-  }
+  for (uint32_t i = 0; i < 64; i++) REQUIRE((bi[i] = rx_buffer(n.dp, (uint32_t)n.a, f, len)) != VG_BUFFER_INVALID);
   vg_enqueue(th, eth, bi, 64);
   vg_dp_run_until_idle(n.dp, 0);
   uint32_t each = n_fragments(68, 20, 20, 3000); /* 63 */

@@ -113,15 +113,9 @@ static uint32_t fragment(uint8_t *f, const box_t *s, const uint8_t *ip, uint32_t
 
 /* One frame in on port rx (a chain when longer than a buffer), not yet run. */
 static void inject(vg_dp_t *dp, int rx, const uint8_t *f, uint32_t len) {
-  vg_thread_t *th = &dp->threads[0];
-  uint32_t bi;
-  REQUIRE(vg_buffer_alloc(th, &bi, 1) == 1);
-  vg_buffer_t *b = vg_buffer(dp, bi);
-  memset(b, 0, sizeof *b);
-  b->sw_if_index[VG_RX] = (uint32_t)rx;
-  b->sw_if_index[VG_TX] = VG_NONE;
-  REQUIRE(vg_buffer_append(th, bi, f, len) == 0);
-  vg_enqueue(th, (uint32_t)vg_node_index(dp, "ethernet-input"), &bi, 1);
+  uint32_t bi = rx_buffer(dp, (uint32_t)rx, f, len);
+  REQUIRE(bi != VG_BUFFER_INVALID);
+  vg_enqueue(&dp->threads[0], (uint32_t)vg_node_index(dp, "ethernet-input"), &bi, 1);
 }
 
 /* Sends fragment k of a datagram cut into pieces of `piece` data bytes. */

@@ -305,17 +305,10 @@ static void inject_vector(vg_dp_t *dp, const char *node, uint32_t rx, uint8_t (*
                           const uint32_t *lens, uint32_t n) {
   vg_thread_t *th = &dp->threads[0];
   uint32_t bi[VG_FRAME_SIZE];
-  if (n > VG_FRAME_SIZE || vg_buffer_alloc(th, bi, n) != n) {
-    test_fail(__FILE__, __LINE__, "no buffers");
-    return;
-  }
+  REQUIRE(n <= VG_FRAME_SIZE);
   for (uint32_t i = 0; i < n; i++) {
-    vg_buffer_t *b = vg_buffer(dp, bi[i]);
-    memset(b, 0, sizeof *b);
-    b->sw_if_index[VG_RX] = rx;
-    b->sw_if_index[VG_TX] = VG_NONE;
-    *vg_esp_sa_slot(b) = VG_NONE;
-    vg_buffer_append(th, bi[i], frames[i], lens[i]);
+    REQUIRE((bi[i] = rx_buffer(dp, rx, frames[i], lens[i])) != VG_BUFFER_INVALID);
+    *vg_esp_sa_slot(vg_buffer(dp, bi[i])) = VG_NONE;
   }
   vg_enqueue(th, (uint32_t)vg_node_index(dp, node), bi, n);
   vg_dp_run_until_idle(dp, 0);
@@ -641,13 +634,9 @@ TEST(ipsec_one_vector_claims_sequence_numbers_per_sa_in_order_up_to_the_last) {
   lens[4] = 12; /* not a whole IPv4 header */
   vg_thread_t *th = &a.dp->threads[0];
   uint32_t bi[8];
-  REQUIRE(vg_buffer_alloc(th, bi, 8) == 8);
   for (uint32_t i = 0; i < 8; i++) {
-    vg_buffer_t *b = vg_buffer(a.dp, bi[i]);
-    memset(b, 0, sizeof *b);
-    b->sw_if_index[VG_RX] = b->sw_if_index[VG_TX] = VG_NONE;
-    *vg_esp_sa_slot(b) = slots[i];
-    vg_buffer_append(th, bi[i], frames[i], lens[i]);
+    REQUIRE((bi[i] = rx_buffer(a.dp, VG_NONE, frames[i], lens[i])) != VG_BUFFER_INVALID);
+    *vg_esp_sa_slot(vg_buffer(a.dp, bi[i])) = slots[i];
   }
   vg_enqueue(th, (uint32_t)vg_node_index(a.dp, "esp-encrypt"), bi, 8);
   vg_dp_run_until_idle(a.dp, 0);

@@ -99,6 +99,21 @@ vg_dp_t *run_frames(const uint8_t *const *frames, const uint32_t *lens, uint32_t
   return dp;
 }
 
+uint32_t rx_buffer(vg_dp_t *dp, uint32_t rx, const uint8_t *data, uint32_t len) {
+  vg_thread_t *th = &dp->threads[0];
+  uint32_t bi;
+  if (vg_buffer_alloc(th, &bi, 1) != 1) return VG_BUFFER_INVALID;
+  vg_buffer_t *b = vg_buffer(dp, bi);
+  memset(b, 0, sizeof *b);
+  b->sw_if_index[VG_RX] = rx;
+  b->sw_if_index[VG_TX] = VG_NONE;
+  if (vg_buffer_append(th, bi, data, len)) {
+    vg_buffer_free(th, &bi, 1);
+    return VG_BUFFER_INVALID;
+  }
+  return bi;
+}
+
 uint32_t read_pcap_frame(const char *path, uint32_t k, uint8_t *out, uint32_t max) {
   FILE *f = fopen(path, "rb");
   if (!f) return 0;

@@ -18,6 +18,10 @@ const char *tmp_path(const char *name);
  * `payload` bytes of pattern. Returns its length. */
 uint32_t make_frame(uint8_t *out, const uint16_t *tpids, const uint16_t *vlans, int n_tags,
                     uint16_t type, uint32_t payload);
+/* A buffer holding len bytes of data (a chain when longer than a buffer),
+ * as received on port rx (VG_NONE: none), on thread 0 and not enqueued;
+ * VG_BUFFER_INVALID when the pool runs out. */
+uint32_t rx_buffer(vg_dp_t *dp, uint32_t rx, const uint8_t *data, uint32_t len);
 /* Runs one frame list through a pcap rx interface "in0" and returns the
  * dataplane for inspection (caller destroys). tx_type redirects that
  * ethertype to a pcap writer "out0" at out_path when nonzero. */
